@@ -1,0 +1,45 @@
+/**
+ * A few general combinators. A layer bound to its parameters is a plain function
+ * `x -> y`, so composition is function composition (`sequence` is fp-ts's `flow`, which
+ * types each link); these add the shapes of residual sums and domain-indexed heads.
+ */
+import { flow } from 'fp-ts/lib/function.js';
+import * as tf from '@tensorflow/tfjs-core';
+import { add, scale, selectHead, stack } from './ops.ts';
+import type { Shape } from './shape.ts';
+import { typed, type Labels, type Tensor } from './tensor.ts';
+
+/** Left-to-right composition of typed layers: `sequence(f, g, h)(x) = h(g(f(x)))`. */
+export const sequence = flow;
+
+/** A shape-preserving-or-not layer: input type to output type. */
+export type Layer<In, Out> = (x: In) => Out;
+
+/**
+ * Pre-activation residual: `(shortcut(x) + residual(x)) / sqrt(2)`, which keeps unit
+ * variance when both branches have it and are uncorrelated.
+ */
+export function residual<In, S extends Shape>(shortcut: Layer<In, Tensor<S>>, branch: Layer<In, Tensor<S>>): Layer<In, Tensor<S>> {
+  return (x) => scale(add(shortcut(x), branch(x)), Math.SQRT1_2);
+}
+
+/** Applies a layer once per element of a list of parameter records, threading the activation (encoder/decoder stacks). */
+export function chain<P, T>(params: readonly P[], layer: (p: P, x: T) => T): Layer<T, T> {
+  return (x) => params.reduce((h, p) => layer(p, h), x);
+}
+
+/**
+ * Per-domain heads: runs every head on the shared features and keeps, for each sample,
+ * the output of its domain, by one-hot contraction (no gather, so differentiable on wasm).
+ * heads: K layers `(N, I) -> (N, F)`; result `(h: (N, I), y: (N,)) -> (N, F)`.
+ */
+export function domainHeads<N extends number, I extends number, F extends number>(
+  heads: readonly Layer<Tensor<[N, I]>, Tensor<[N, F]>>[],
+): (h: Tensor<[N, I]>, y: Labels<N>) => Tensor<[N, F]> {
+  return (h, y) => selectHead(typed<[number, N, F]>(stack(heads.map((head) => head(h)))), y);
+}
+
+/** Runs `f` and frees every intermediate tensor, keeping what it returns (tf.tidy, typed). */
+export function scoped<T extends tf.TensorContainer>(f: () => T): T {
+  return tf.tidy(f);
+}

@@ -1,0 +1,219 @@
+/**
+ * Differentiable ops over typed tensors. Each signature states the shape rule; the
+ * bodies work on the NHWC memory layout (see tensor.ts).
+ *
+ * Ops never dispose their inputs and never tidy: callers scope memory (tf.tidy in the
+ * training step), so ops compose freely inside gradients.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { Flat, Half, Double, KernelFits, OddKernel, Poolable, Shape, Sum, Upsamplable, ValidSize } from './shape.ts';
+import { typed, type Labels, type Scalar, type Tensor } from './tensor.ts';
+
+/** Conv weights `(Co, Ci, K, K)` and an optional bias `(Co,)`, as PyTorch's nn.Conv2d. */
+export interface ConvParams<Co extends number, Ci extends number, K extends number> {
+  readonly weight: Tensor<[Co, Ci, K, K]>;
+  readonly bias?: Tensor<[Co]>;
+}
+
+/** Linear weights `(O, I)` and bias `(O,)`, as PyTorch's nn.Linear. */
+export interface LinearParams<O extends number, I extends number> {
+  readonly weight: Tensor<[O, I]>;
+  readonly bias: Tensor<[O]>;
+}
+
+/** Per-channel scale and shift `(C,)`, as an affine InstanceNorm2d. */
+export interface AffineParams<C extends number> {
+  readonly weight: Tensor<[C]>;
+  readonly bias: Tensor<[C]>;
+}
+
+function addBias(y: tf.Tensor, bias: tf.Tensor | undefined): tf.Tensor {
+  return bias ? tf.add(y, bias) : y;
+}
+
+/** 'same' convolution, stride 1, odd kernel: `(N, Ci, H, W) -> (N, Co, H, W)`. */
+export function conv2d<N extends number, Ci extends number, H extends number, W extends number, Co extends number, K extends OddKernel>(
+  x: Tensor<[N, Ci, H, W]>,
+  p: ConvParams<Co, NoInfer<Ci>, K>,
+): Tensor<[N, Co, H, W]> {
+  return typed(addBias(tf.conv2d(x as tf.Tensor4D, p.weight as tf.Tensor4D, 1, 'same'), p.bias));
+}
+
+/** Valid (unpadded) convolution, stride 1: `(N, Ci, H, W) -> (N, Co, H-K+1, W-K+1)`, e.g. 4x4 on 4x4 gives 1x1. */
+export function conv2dValid<N extends number, Ci extends number, H extends number, W extends number, Co extends number, K extends number>(
+  x: Tensor<[N, Ci, H, W]> & KernelFits<H, W, K>,
+  p: ConvParams<Co, NoInfer<Ci>, K>,
+): Tensor<[N, Co, ValidSize<H, K>, ValidSize<W, K>]> {
+  return typed(addBias(tf.conv2d(x as tf.Tensor4D, p.weight as tf.Tensor4D, 1, 'valid'), p.bias));
+}
+
+/** Fully connected layer: `(N, I) -> (N, O)`. */
+export function linear<N extends number, I extends number, O extends number>(
+  x: Tensor<[N, I]>,
+  p: LinearParams<O, NoInfer<I>>,
+): Tensor<[N, O]> {
+  return typed(tf.add(tf.matMul(x, p.weight), p.bias));
+}
+
+/** Instance normalisation over H, W per sample and channel (biased variance, eps 1e-5); affine if params are given. */
+export function instanceNorm<N extends number, C extends number, H extends number, W extends number>(
+  x: Tensor<[N, C, H, W]>,
+  affine?: AffineParams<NoInfer<C>>,
+  eps = 1e-5,
+): Tensor<[N, C, H, W]> {
+  const { mean, variance } = tf.moments(x, [1, 2], true);
+  const normed = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps)));
+  return typed(affine ? tf.add(tf.mul(normed, affine.weight), affine.bias) : normed);
+}
+
+/** Leaky ReLU (slope 0.2 by default, as StarGAN v2). Shape-preserving. */
+export function leakyRelu<S extends Shape>(x: Tensor<S>, slope = 0.2): Tensor<S> {
+  return typed(tf.leakyRelu(x, slope));
+}
+
+/** ReLU. Shape-preserving. */
+export function relu<S extends Shape>(x: Tensor<S>): Tensor<S> {
+  return typed(tf.relu(x));
+}
+
+/** tanh. Shape-preserving. */
+export function tanh<S extends Shape>(x: Tensor<S>): Tensor<S> {
+  return typed(tf.tanh(x));
+}
+
+// avgpool2 and up2 are each other's adjoints (up to a factor 4), so each one's gradient is
+// the other: exact at every order, and both are fast XNNPACK/wasm kernels.
+type UnaryOp = (x: tf.Tensor) => tf.Tensor;
+/** A unary op with a hand-written gradient; the gradient's own ops are taped, so it differentiates again. */
+function withGradient(forward: UnaryOp, backward: UnaryOp): UnaryOp {
+  const f = (x: tf.Tensor) => ({ value: forward(x), gradFunc: (dy: tf.Tensor) => backward(dy) });
+  return tf.customGrad(f as unknown as Parameters<typeof tf.customGrad>[0]) as UnaryOp;
+}
+const poolKernel: UnaryOp = withGradient(
+  (x) => tf.avgPool(x as tf.Tensor4D, 2, 2, 'valid'),
+  (dy) => tf.mul(upKernel(dy), 0.25),
+);
+const upKernel: UnaryOp = withGradient(
+  (x) => tf.image.resizeNearestNeighbor(x as tf.Tensor4D, [x.shape[1]! * 2, x.shape[2]! * 2]),
+  (dy) => tf.mul(poolKernel(dy), 4),
+);
+
+/** 2x2 average pooling, stride 2: `(N, C, H, W) -> (N, C, H/2, W/2)`. */
+export function avgPool2<N extends number, C extends number, H extends number, W extends number>(
+  x: Tensor<[N, C, H, W]> & Poolable<H, W>,
+): Tensor<[N, C, Half<H>, Half<W>]> {
+  return typed(poolKernel(x));
+}
+
+/** Nearest-neighbour upsampling by 2 (PyTorch `interpolate(scale_factor=2)`): `(N, C, H, W) -> (N, C, 2H, 2W)`. */
+export function up2<N extends number, C extends number, H extends number, W extends number>(
+  x: Tensor<[N, C, H, W]> & Upsamplable<H, W>,
+): Tensor<[N, C, Double<H>, Double<W>]> {
+  return typed(upKernel(x));
+}
+
+/** Channel concatenation: `(N, C1, H, W), (N, C2, H, W) -> (N, C1+C2, H, W)`. */
+export function concatChannels<N extends number, C1 extends number, C2 extends number, H extends number, W extends number>(
+  a: Tensor<[N, C1, H, W]>,
+  b: Tensor<[N, C2, NoInfer<H>, NoInfer<W>]>,
+): Tensor<[N, Sum<C1, C2>, H, W]> {
+  return typed(tf.concat([a, b], 3));
+}
+
+/** Flattens a map to features in PyTorch's (C, H, W) order: `(N, C, H, W) -> (N, C*H*W)`. */
+export function flatten<N extends number, C extends number, H extends number, W extends number>(
+  x: Tensor<[N, C, H, W]>,
+): Tensor<[N, Flat<C, H, W>]> {
+  const [n, h, w, c] = x.shape;
+  const chw = h === 1 && w === 1 ? x : tf.transpose(x, [0, 3, 1, 2]);
+  return typed(tf.reshape(chw, [n, c * h * w]));
+}
+
+/** Elementwise sum of two tensors of the same shape. */
+export function add<S extends Shape>(a: Tensor<S>, b: Tensor<NoInfer<S>>): Tensor<S> {
+  return typed(tf.add(a, b));
+}
+
+/** Elementwise difference of two tensors of the same shape. */
+export function sub<S extends Shape>(a: Tensor<S>, b: Tensor<NoInfer<S>>): Tensor<S> {
+  return typed(tf.sub(a, b));
+}
+
+/** Multiplies by a constant. */
+export function scale<S extends Shape>(a: Tensor<S>, k: number): Tensor<S> {
+  return typed(tf.mul(a, k));
+}
+
+/** Per-sample, per-channel affine modulation `x * (1 + gamma) + beta` with gamma, beta `(N, C)` (AdaIN). */
+export function modulate<N extends number, C extends number, H extends number, W extends number>(
+  x: Tensor<[N, C, H, W]>,
+  gamma: Tensor<[NoInfer<N>, NoInfer<C>]>,
+  beta: Tensor<[NoInfer<N>, NoInfer<C>]>,
+): Tensor<[N, C, H, W]> {
+  const [n, c] = gamma.shape;
+  const g = tf.reshape(gamma, [n, 1, 1, c]);
+  const b = tf.reshape(beta, [n, 1, 1, c]);
+  return typed(tf.add(tf.mul(x, tf.add(g, 1)), b));
+}
+
+/** Splits features in two along the feature axis: `(N, 2C) -> [(N, C), (N, C)]` (gamma and beta of AdaIN). */
+export function chunk2<N extends number, C extends number>(h: Tensor<[N, number]>, c: C): [Tensor<[N, C]>, Tensor<[N, C]>] {
+  const [a, b] = tf.split(h, [c, c], 1);
+  return [typed(a), typed(b)];
+}
+
+/** Scales each sample by a value: `(N, ...), (N,) -> (N, ...)`. */
+export function scaleSamples<N extends number, S extends Shape>(x: Tensor<[N, ...S]>, v: Tensor<[NoInfer<N>]>): Tensor<[N, ...S]> {
+  const shape = x.shape.map((d, i) => (i === 0 ? d : 1));
+  return typed(tf.mul(x, tf.reshape(v, shape)));
+}
+
+/** Mean of all elements. */
+export function mean(x: Tensor): Scalar {
+  return typed(tf.mean(x));
+}
+
+/** Mean absolute difference `mean(|a - b|)` (L1 losses). */
+export function meanAbsDiff<S extends Shape>(a: Tensor<S>, b: Tensor<NoInfer<S>>): Scalar {
+  return typed(tf.mean(tf.abs(tf.sub(a, b))));
+}
+
+/** Binary cross-entropy with logits against a constant target, averaged: `softplus(x) - t x`, stable for any x. */
+export function bceWithLogits<N extends number>(logits: Tensor<[N]>, target: 0 | 1): Scalar {
+  const loss = target === 1 ? tf.softplus(tf.neg(logits)) : tf.softplus(logits);
+  return typed(tf.mean(loss));
+}
+
+/** One-hot float encoding of labels: `(N,) -> (N, K)`. */
+export function oneHot<N extends number, K extends number>(y: Labels<N>, k: K): Tensor<[N, K]> {
+  return typed(tf.cast(tf.oneHot(tf.cast(y, 'int32'), k), 'float32'));
+}
+
+/**
+ * Selects, per sample, the output of the head of its domain, by contraction with a one-hot
+ * mask (differentiable everywhere, no gather): heads `(K, N, F)`, labels `(N,)` -> `(N, F)`.
+ */
+export function selectHead<K extends number, N extends number, F extends number>(
+  heads: Tensor<[K, N, F]>,
+  y: Labels<NoInfer<N>>,
+): Tensor<[N, F]> {
+  const [k, n] = heads.shape;
+  const mask = tf.reshape(tf.transpose(oneHot(y, k)), [k, n, 1]);
+  return typed(tf.sum(tf.mul(heads, mask), 0));
+}
+
+/** Selects, per sample, the logit of its domain: `(N, K), (N,) -> (N,)`. */
+export function selectLogit<N extends number, K extends number>(logits: Tensor<[N, K]>, y: Labels<NoInfer<N>>): Tensor<[N]> {
+  return typed(tf.sum(tf.mul(logits, oneHot(y, logits.shape[1]!)), 1));
+}
+
+/** Stacks same-shaped tensors on a new leading axis: K x `S` -> `(K, ...S)`. */
+export function stack<S extends Shape>(xs: readonly Tensor<S>[]): Tensor<[number, ...S]> {
+  return typed(tf.stack([...xs], 0));
+}
+
+/** Sum of squares per sample, averaged over the batch: `0.5 * mean_n sum (x_n)^2` is R1 with factor 0.5. */
+export function meanSumSquares<N extends number, S extends Shape>(x: Tensor<[N, ...S]>): Scalar {
+  const n = x.shape[0];
+  return typed(tf.mean(tf.sum(tf.reshape(tf.square(x), [n, -1]), 1)));
+}

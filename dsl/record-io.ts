@@ -1,0 +1,40 @@
+/**
+ * Parameter records <-> named torch-order arrays (safetensors entries, PyTorch state_dicts).
+ * The only place where memory layout is converted for weights: by rank and name (roleOf).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { flattenParams, rebuild } from './params.ts';
+import type { Entry } from './safetensors.ts';
+import { fromTorch, logicalShape, toTorch } from './tensor.ts';
+import { roleOf } from './params.ts';
+
+/** `[prefix.name, entry]` pairs in torch layout, for every tensor of a record. */
+export function recordToEntries(record: unknown, prefix = ''): [string, Entry][] {
+  return flattenParams(record).map(([name, t]) => {
+    const full = prefix ? (name ? `${prefix}.${name}` : prefix) : name;
+    const torch = tf.tidy(() => toTorch(t, roleOf(name, t.rank)));
+    const data = torch.dataSync().slice() as Float32Array | Int32Array;
+    const shape = torch.shape;
+    torch.dispose();
+    return [full, { dtype: t.dtype === 'int32' ? 'I32' : 'F32', shape, data }];
+  });
+}
+
+/**
+ * Builds a record shaped like `template` from torch-layout entries named `prefix.name`.
+ * Every name must be present with the template's shape; errors name `source` and the tensor.
+ */
+export function recordFromEntries<P>(template: P, entries: Map<string, Entry>, prefix: string, source: string): P {
+  const tensors = flattenParams(template).map(([name, t]) => {
+    const full = prefix ? (name ? `${prefix}.${name}` : prefix) : name;
+    const e = entries.get(full);
+    if (!e) throw new Error(`${source}: missing tensor '${full}'`);
+    const role = roleOf(name, t.rank);
+    const want = logicalShape(t, role);
+    if (e.shape.length !== want.length || e.shape.some((d, i) => d !== want[i])) {
+      throw new Error(`${source}: tensor '${full}' has shape [${e.shape.join(', ')}], expected [${want.join(', ')}]`);
+    }
+    return tf.tidy(() => fromTorch(tf.tensor(e.data, [...e.shape], t.dtype === 'int32' ? 'int32' : 'float32'), role));
+  });
+  return rebuild(template, tensors);
+}

@@ -1,0 +1,94 @@
+/**
+ * Typed tensors: a tfjs tensor whose type carries its logical shape.
+ *
+ * Types speak PyTorch's order: images `(N, C, H, W)`, features `(N, F)`, conv weights
+ * `(Co, Ci, KH, KW)`, linear weights `(O, I)`. Memory uses what tfjs computes fastest:
+ * images NHWC, conv weights `[KH, KW, Ci, Co]`, linear weights `[I, O]`. The conversion
+ * happens only at the edges (`fromTorch` / `toTorch`: data, checkpoints, parity files).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { Shape } from './shape.ts';
+
+declare const shapeBrand: unique symbol;
+
+/** A tensor whose logical shape is `S`. Its runtime `.shape` is the memory layout (see the module doc). */
+export type Tensor<S extends Shape = Shape> = tf.Tensor & { readonly [shapeBrand]: S };
+
+/** A scalar, e.g. a loss. */
+export type Scalar = Tensor<[]>;
+
+/** Domain labels, one integer per sample: `(N,)` int32. */
+export type Labels<N extends number = number> = Tensor<[N]>;
+
+/** How a tensor of a given role is laid out in memory. */
+export type Role = 'image' | 'conv' | 'linear' | 'plain';
+
+/** Permutation from the logical (torch) order to the memory order, for a role and rank. */
+export function memoryPerm(role: Role, rank: number): number[] | null {
+  if (role === 'image' && rank === 4) return [0, 2, 3, 1];
+  if (role === 'conv' && rank === 4) return [2, 3, 1, 0];
+  if (role === 'linear' && rank === 2) return [1, 0];
+  return null;
+}
+
+function inversePerm(p: number[]): number[] {
+  const inv = new Array<number>(p.length);
+  p.forEach((axis, i) => (inv[axis] = i));
+  return inv;
+}
+
+/** The logical (torch-order) shape of a tensor stored in memory order. */
+export function logicalShape(t: tf.Tensor, role: Role = 'image'): number[] {
+  const p = memoryPerm(role, t.rank);
+  return p ? inversePerm(p).map((axis) => t.shape[axis]) : [...t.shape];
+}
+
+/** Wraps a torch-order tfjs tensor (e.g. loaded from a file) into memory order. Disposes nothing. */
+export function fromTorch<S extends Shape>(t: tf.Tensor, role: Role): Tensor<S> {
+  const p = memoryPerm(role, t.rank);
+  return (p ? tf.transpose(t, p) : t.clone()) as Tensor<S>;
+}
+
+/** Returns the torch-order view (a new tensor) of a tensor stored in memory order. */
+export function toTorch(t: tf.Tensor, role: Role): tf.Tensor {
+  const p = memoryPerm(role, t.rank);
+  return p ? tf.transpose(t, inversePerm(p)) : t.clone();
+}
+
+/** An image batch from torch-order data `(N, C, H, W)`. */
+export function image<N extends number, C extends number, H extends number, W extends number>(
+  data: Float32Array,
+  shape: readonly [N, C, H, W],
+): Tensor<[N, C, H, W]> {
+  return tf.tidy(() => fromTorch<[N, C, H, W]>(tf.tensor(data, [...shape]), 'image'));
+}
+
+/** Features `(N, F)` or any tensor whose memory order equals its logical order. */
+export function tensor<S extends Shape>(data: Float32Array | number[], shape: S): Tensor<S> {
+  return tf.tensor(data, [...shape], 'float32') as Tensor<S>;
+}
+
+/** Integer labels `(N,)`. */
+export function labels<N extends number>(values: readonly number[], n?: N): Labels<N> {
+  if (n !== undefined && values.length !== n) throw new Error(`labels: expected ${n} values, got ${values.length}`);
+  return tf.tensor1d([...values], 'int32') as Labels<N>;
+}
+
+/** Zeros of a logical shape in a role's memory layout. */
+export function zeros<S extends Shape>(shape: S, role: Role = 'plain'): Tensor<S> {
+  const p = memoryPerm(role, shape.length);
+  return tf.zeros(p ? p.map((axis) => shape[axis]) : [...shape]) as Tensor<S>;
+}
+
+/** Asserts at run time that `t` has the logical shape `expected` (`-1` matches any size). */
+export function assertShape<S extends Shape>(t: tf.Tensor, expected: S, role: Role, what: string): Tensor<S> {
+  const actual = logicalShape(t, role);
+  const ok = actual.length === expected.length && expected.every((d, i) => d === -1 || d === actual[i]);
+  if (!ok) throw new Error(`${what}: expected shape [${expected.join(', ')}], got [${actual.join(', ')}]`);
+  return t as Tensor<S>;
+}
+
+/** Casts a tfjs result to a typed tensor. Used inside ops, where the shape rule is stated by the signature. */
+export function typed<S extends Shape>(t: tf.Tensor): Tensor<S> {
+  return t as Tensor<S>;
+}
