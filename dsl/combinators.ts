@@ -43,3 +43,14 @@ export function domainHeads<N extends number, I extends number, F extends number
 export function scoped<T extends tf.TensorContainer>(f: () => T): T {
   return tf.tidy(f);
 }
+
+/**
+ * The parameters of a PyTorch `nn.Sequential`: numeric-string keys; parameter-free layers
+ * (activations) keep their index and have no entry, so flattened names match state_dicts.
+ */
+export type Sequential<T> = { readonly [index: string]: T };
+
+/** The entries of a Sequential in index order. */
+export function sequentialEntries<T>(p: Sequential<T>): [number, T][] {
+  return Object.entries(p).map(([k, v]) => [Number(k), v] as [number, T]).sort((a, b) => a[0] - b[0]);
+}

@@ -30,7 +30,7 @@ function rand(shape: number[], seed: number): tf.Tensor {
 }
 
 /** Asserts the gradient check of f over the given inputs passes. */
-function expectGrad(name: string, f: (xs: tf.Tensor[]) => tf.Scalar, xs: tf.Tensor[], seed: number, h = 1e-2) {
+function expectGrad(name: string, f: (xs: tf.Tensor[]) => tf.Tensor, xs: tf.Tensor[], seed: number, h = 1e-2) {
   const r = gradCheck(f, xs, seed, h);
   tf.dispose(xs);
   assert.ok(r.relErr < TOL, `${name} on ${backend}: analytic ${r.analytic} vs numeric ${r.numeric} (rel ${r.relErr})`);

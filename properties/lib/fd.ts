@@ -4,15 +4,11 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 
-export interface FdResult {
-  readonly analytic: number;
-  readonly numeric: number;
-  readonly relErr: number;
-}
+export type FdResult = { readonly analytic: number; readonly numeric: number; readonly relErr: number };
 
 /** Compares `sum_i <grads_i, v_i>` with the central difference of f along v (one direction per input). */
 export function directionalCheck(
-  f: (xs: tf.Tensor[]) => tf.Scalar,
+  f: (xs: tf.Tensor[]) => tf.Tensor,
   xs: tf.Tensor[],
   grads: tf.Tensor[],
   seed: number,
@@ -20,7 +16,7 @@ export function directionalCheck(
 ): FdResult {
   return tf.tidy(() => {
     const vs = xs.map((x, i) => tf.randomNormal(x.shape, 0, 1, 'float32', seed * 7919 + 104729 + i));
-    const analytic = grads.reduce((acc, g, i) => acc + tf.sum(tf.mul(g, vs[i])).arraySync() as number, 0);
+    const analytic = grads.reduce((acc, g, i) => acc + (tf.sum(tf.mul(g, vs[i])).arraySync() as number), 0);
     const at = (sign: number) => f(xs.map((x, i) => tf.add(x, tf.mul(vs[i], sign * h)))).arraySync() as number;
     const numeric = (at(1) - at(-1)) / (2 * h);
     const relErr = Math.abs(analytic - numeric) / Math.max(Math.abs(numeric), Math.abs(analytic), 1e-3);
@@ -29,9 +25,9 @@ export function directionalCheck(
 }
 
 /** Gradient of f w.r.t. all of xs, then the directional check. */
-export function gradCheck(f: (xs: tf.Tensor[]) => tf.Scalar, xs: tf.Tensor[], seed: number, h = 1e-2): FdResult {
+export function gradCheck(f: (xs: tf.Tensor[]) => tf.Tensor, xs: tf.Tensor[], seed: number, h = 1e-2): FdResult {
   return tf.tidy(() => {
-    const { grads } = tf.engine().gradients(() => f(xs), xs, undefined, true);
+    const { grads } = tf.engine().gradients(() => f(xs) as tf.Scalar, xs, undefined, true);
     const filled = grads.map((g, i) => g ?? tf.zerosLike(xs[i]));
     return directionalCheck(f, xs, filled, seed, h);
   });

@@ -1,0 +1,78 @@
+/**
+ * AdainResBlk: the generator's decoder block (REFERENCE section 1).
+ *
+ *   residual = AdaIN1(x, s) -> lrelu -> [up2] -> conv3x3 din->dout -> AdaIN2 -> lrelu -> conv3x3 dout->dout
+ *   shortcut = [up2] -> [conv1x1, no bias, if din != dout]
+ *   out      = (residual + shortcut) / sqrt(2)   when `useShortcut`
+ *            = residual                          otherwise
+ *
+ * The official code hides the second case behind `w_hpf > 0` (the high-pass path then
+ * carries the skip information); here it is the explicit `useShortcut` flag. The conv1x1
+ * weights exist either way, as in the official state_dict.
+ */
+import {
+  add, conv2d, initConv, keysFor, leakyRelu, scale, up2,
+  type ConvParams, type Double, type Key, type Tensor, type Upsamplable,
+} from '../dsl/index.ts';
+import { adaIN, initAdaIN, type AdaINParams } from './adain.ts';
+
+export interface AdainResBlkConfig<Ci extends number = number, Co extends number = number, S extends number = number> {
+  readonly din: Ci;
+  readonly dout: Co;
+  readonly styleDim: S;
+}
+
+export interface AdainResBlkParams<Ci extends number = number, Co extends number = number, S extends number = number> {
+  readonly conv1: ConvParams<Co, Ci, 3>;
+  readonly conv2: ConvParams<Co, Co, 3>;
+  readonly norm1: AdaINParams<S, Ci>;
+  readonly norm2: AdaINParams<S, Co>;
+  readonly conv1x1?: ConvParams<Co, Ci, 1>;
+}
+
+export function initAdainResBlk<Ci extends number, Co extends number, S extends number>(
+  key: Key, cfg: AdainResBlkConfig<Ci, Co, S>,
+): AdainResBlkParams<Ci, Co, S> {
+  const k = keysFor(key, ['conv1', 'conv2', 'norm1', 'norm2', 'conv1x1'] as const);
+  return {
+    conv1: initConv(k.conv1, cfg.din, cfg.dout, 3),
+    conv2: initConv(k.conv2, cfg.dout, cfg.dout, 3),
+    norm1: initAdaIN(k.norm1, cfg.styleDim, cfg.din),
+    norm2: initAdaIN(k.norm2, cfg.styleDim, cfg.dout),
+    ...((cfg.din as number) !== cfg.dout ? { conv1x1: initConv(k.conv1x1, cfg.din, cfg.dout, 1, false) } : {}),
+  };
+}
+
+type Map4<N extends number, C extends number, H extends number, W extends number> = Tensor<[N, C, H, W]>;
+
+function upsample<N extends number, C extends number, H extends number, W extends number>(x: Map4<N, C, H, W>) {
+  return up2(x as Map4<N, C, H, W> & Upsamplable<H, W>);
+}
+
+function learnedShortcut<N extends number, Ci extends number, Co extends number, H extends number, W extends number>(
+  p: AdainResBlkParams<Ci, Co>, x: Map4<N, Ci, H, W>,
+): Map4<N, Co, H, W> {
+  return p.conv1x1 ? conv2d(x, p.conv1x1) : (x as Tensor as Map4<N, Co, H, W>);
+}
+
+function merge<S extends readonly number[]>(res: Tensor<S>, sc: () => Tensor<S>, useShortcut: boolean): Tensor<S> {
+  return useShortcut ? scale(add(res, sc()), Math.SQRT1_2) : res;
+}
+
+/** Without upsampling: `(N, Ci, H, W), (N, S) -> (N, Co, H, W)`. */
+export function adainResBlk<N extends number, Ci extends number, Co extends number, H extends number, W extends number, S extends number>(
+  p: AdainResBlkParams<Ci, Co, S>, x: Map4<N, Ci, H, W>, s: Tensor<[N, S]>, useShortcut = true,
+): Map4<N, Co, H, W> {
+  const h = conv2d(leakyRelu(adaIN(p.norm1, x, s)), p.conv1);
+  const res = conv2d(leakyRelu(adaIN(p.norm2, h, s)), p.conv2);
+  return merge(res, () => learnedShortcut(p, x), useShortcut);
+}
+
+/** With nearest upsampling by 2: `(N, Ci, H, W), (N, S) -> (N, Co, 2H, 2W)`. */
+export function adainResBlkUp<N extends number, Ci extends number, Co extends number, H extends number, W extends number, S extends number>(
+  p: AdainResBlkParams<Ci, Co, S>, x: Map4<N, Ci, H, W> & Upsamplable<H, W>, s: Tensor<[N, S]>, useShortcut = true,
+): Map4<N, Co, Double<H>, Double<W>> {
+  const h = conv2d(upsample(leakyRelu(adaIN(p.norm1, x, s))), p.conv1);
+  const res = conv2d(leakyRelu(adaIN(p.norm2, h, s)), p.conv2);
+  return merge(res, () => learnedShortcut(p, upsample(x)), useShortcut);
+}

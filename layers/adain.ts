@@ -1,0 +1,21 @@
+/**
+ * AdaIN (REFERENCE section 1): `h = fc(s)` splits into gamma, beta (each C);
+ * output `(1 + gamma) * IN(x) + beta`, IN without affine (eps 1e-5).
+ */
+import { chunk2, initLinear, instanceNorm, linear, modulate, type Key, type LinearParams, type Tensor } from '../dsl/index.ts';
+
+export interface AdaINParams<S extends number = number, C extends number = number> {
+  readonly fc: LinearParams<number, S>; // S -> 2C
+}
+
+export function initAdaIN<S extends number, C extends number>(key: Key, styleDim: S, c: C): AdaINParams<S, C> {
+  return { fc: initLinear(key, styleDim, 2 * c) };
+}
+
+/** `(N, C, H, W), (N, S) -> (N, C, H, W)`. */
+export function adaIN<N extends number, C extends number, H extends number, W extends number, S extends number>(
+  p: AdaINParams<S, C>, x: Tensor<[N, C, H, W]>, s: Tensor<[N, S]>,
+): Tensor<[N, C, H, W]> {
+  const [gamma, beta] = chunk2(linear(s, p.fc), x.shape[3] as C);
+  return modulate(instanceNorm(x), gamma, beta);
+}

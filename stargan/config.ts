@@ -1,0 +1,70 @@
+/**
+ * StarGAN v2 configuration (REFERENCE sections 2-3). Network shape and training
+ * hyperparameters are separate records: a checkpoint must match the first, and may
+ * change the second on resume only where that is harmless (e.g. sample intervals live elsewhere).
+ */
+import * as E from 'fp-ts/lib/Either.js';
+
+export interface NetConfig {
+  /** Image size, a power of two (16..1024). */
+  readonly img: number;
+  /** Channels after from_rgb (official: 2^14 / img). */
+  readonly base: number;
+  /** Channel cap (official 512). */
+  readonly maxConv: number;
+  /** Number of domains K. */
+  readonly domains: number;
+  readonly styleDim: number;
+  readonly latentDim: number;
+  /** Width of the mapping network's hidden layers (official 512). */
+  readonly mappingHidden: number;
+  /** High-pass weight; > 0 adds a G block and drops the decoder shortcuts (CelebA-HQ: 1). */
+  readonly wHpf: number;
+}
+
+export interface TrainConfig {
+  readonly lambdaReg: number;
+  readonly lambdaSty: number;
+  readonly lambdaDs: number;
+  readonly lambdaCyc: number;
+  /** Iterations over which lambda_ds decays linearly to 0. */
+  readonly dsIter: number;
+  readonly lr: number;
+  readonly fLr: number;
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly weightDecay: number;
+  readonly emaBeta: number;
+}
+
+export const officialBase = (img: number): number => 2 ** 14 / img;
+
+/** CelebA-HQ as published: img 256, w_hpf 1, K 2. */
+export const celebaHQ: NetConfig = { img: 256, base: 64, maxConv: 512, domains: 2, styleDim: 64, latentDim: 16, mappingHidden: 512, wHpf: 1 };
+/** AFHQ as published: img 256, K 3. */
+export const afhq: NetConfig = { ...celebaHQ, domains: 3, wHpf: 0 };
+/** The CPU config of torch_ref's bench: img 64, base 32, max 256, K 2. */
+export const small: NetConfig = { img: 64, base: 32, maxConv: 256, domains: 2, styleDim: 64, latentDim: 16, mappingHidden: 512, wHpf: 0 };
+
+export const defaultTrain: TrainConfig = {
+  lambdaReg: 1, lambdaSty: 1, lambdaDs: 1, lambdaCyc: 1, dsIter: 100_000,
+  lr: 1e-4, fLr: 1e-6, beta1: 0, beta2: 0.99, weightDecay: 1e-4, emaBeta: 0.999,
+};
+
+const isPow2 = (n: number) => Number.isInteger(n) && n > 0 && (n & (n - 1)) === 0;
+
+/** Checks a network config; the message names the offending field. */
+export function validateNetConfig(c: NetConfig): E.Either<string, NetConfig> {
+  if (!isPow2(c.img) || c.img < 16 || c.img > 1024) return E.left(`img must be a power of two in 16..1024, got ${c.img}`);
+  for (const k of ['base', 'maxConv', 'domains', 'styleDim', 'latentDim', 'mappingHidden'] as const) {
+    if (!Number.isInteger(c[k]) || c[k] < 1) return E.left(`${k} must be a positive integer, got ${c[k]}`);
+  }
+  if (c.domains < 2) return E.left(`domains must be at least 2, got ${c.domains}`);
+  if (!(c.wHpf >= 0)) return E.left(`wHpf must be >= 0, got ${c.wHpf}`);
+  return E.right(c);
+}
+
+/** The lambda_ds of an iteration: linear decay to 0 over dsIter (official: subtracted once per iteration). */
+export function lambdaDsAt(t: TrainConfig, iteration: number): number {
+  return Math.max(0, t.lambdaDs * (1 - iteration / t.dsIter));
+}

@@ -1,0 +1,52 @@
+/**
+ * Mapping network F(z, y) (REFERENCE section 2): a shared MLP (L -> hidden, then 3 x
+ * hidden -> hidden, ReLU after each) and K unshared heads (3 x hidden -> hidden with ReLU,
+ * then hidden -> S); the output is the head of domain y.
+ *
+ *   z: (N, L), y: (N,)  ->  (N, S)
+ */
+import {
+  domainHeads, initLinear, linear, relu, sequentialEntries, split,
+  type Key, type Labels, type LinearParams, type Sequential, type Tensor,
+} from '../dsl/index.ts';
+import type { NetConfig } from './config.ts';
+
+export interface MappingParams<L extends number = number, S extends number = number> {
+  /** Linear layers at indices 0, 2, 4, 6 (ReLUs at the odd indices). */
+  readonly shared: Sequential<LinearParams<number, number>>;
+  /** Per domain: linear layers at 0, 2, 4 (ReLU after) and 6 (the S-dim output). */
+  readonly unshared: readonly Sequential<LinearParams<number, number>>[];
+  /** Phantom: the latent and style sizes. */
+  readonly __dims?: [L, S];
+}
+
+function initMlp(key: Key, widths: readonly number[]): Sequential<LinearParams<number, number>> {
+  const ks = split(key, widths.length - 1);
+  return Object.fromEntries(ks.map((k, i) => [String(2 * i), initLinear(k, widths[i], widths[i + 1])]));
+}
+
+export function initMapping(key: Key, cfg: NetConfig): MappingParams {
+  const [kShared, ...kHeads] = split(key, cfg.domains + 1);
+  const h = cfg.mappingHidden;
+  return {
+    shared: initMlp(kShared, [cfg.latentDim, h, h, h, h]),
+    unshared: kHeads.map((k) => initMlp(k, [h, h, h, h, cfg.styleDim])),
+  };
+}
+
+/** Linear layers in index order with ReLU between them, and after the last if `reluLast`. */
+function mlp<N extends number>(p: Sequential<LinearParams<number, number>>, x: Tensor<[N, number]>, reluLast: boolean): Tensor<[N, number]> {
+  const layers = sequentialEntries(p);
+  return layers.reduce((h, [, lin], i) => {
+    const y = linear(h, lin);
+    return i < layers.length - 1 || reluLast ? relu(y) : y;
+  }, x);
+}
+
+export function mappingNetwork<N extends number, L extends number, S extends number>(
+  p: MappingParams<L, S>, z: Tensor<[N, L]>, y: Labels<N>,
+): Tensor<[N, S]> {
+  const h = mlp(p.shared, z, true);
+  const heads = p.unshared.map((head) => (t: Tensor<[N, number]>) => mlp(head, t, false) as Tensor as Tensor<[N, S]>);
+  return domainHeads(heads)(h, y);
+}

@@ -1,0 +1,30 @@
+/**
+ * Style encoder E(x, y) (REFERENCE section 2): the shared trunk, flattened, then K
+ * unshared Linear(C -> S) heads; the output is the head of domain y.
+ *
+ *   x: (N, 3, H, W), y: (N,)  ->  (N, S)
+ */
+import {
+  domainHeads, flatten, initLinear, linear, split,
+  type Key, type Labels, type LinearParams, type Tensor,
+} from '../dsl/index.ts';
+import type { NetConfig } from './config.ts';
+import { initTrunk, trunk, type TrunkParams } from './trunk.ts';
+
+export interface StyleEncoderParams<S extends number = number> {
+  readonly shared: TrunkParams;
+  readonly unshared: readonly LinearParams<S, number>[];
+}
+
+export function initStyleEncoder(key: Key, cfg: NetConfig): StyleEncoderParams {
+  const [kTrunk, ...kHeads] = split(key, cfg.domains + 1);
+  const { params, width } = initTrunk(kTrunk, cfg);
+  return { shared: params, unshared: kHeads.map((k) => initLinear(k, width, cfg.styleDim)) };
+}
+
+export function styleEncoder<N extends number, H extends number, W extends number, S extends number>(
+  p: StyleEncoderParams<S>, x: Tensor<[N, 3, H, W]>, y: Labels<N>,
+): Tensor<[N, S]> {
+  const h = flatten(trunk(p.shared, x));
+  return domainHeads(p.unshared.map((head) => (t: Tensor<[N, number]>) => linear(t, head)))(h, y);
+}
