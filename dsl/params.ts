@@ -83,3 +83,16 @@ export function roleOf(name: string, rank: number): Role {
   if (rank === 2 && name.endsWith('weight')) return 'linear';
   return 'plain';
 }
+
+/**
+ * Runs `f` in a tf.tidy scope that frees every intermediate tensor and keeps the tensors
+ * of the returned tree (whatever its shape: records with numbers, keys, optimizer state).
+ */
+export function tidyTree<T>(f: () => T): T {
+  let out!: T;
+  tf.tidy(() => {
+    out = f();
+    return leaves(out);
+  });
+  return out;
+}

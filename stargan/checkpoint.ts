@@ -1,0 +1,84 @@
+/**
+ * Training checkpoints: one safetensors file holding the networks under their official
+ * names (`generator.*`, `mapping_network.*`, `style_encoder.*`, `discriminator.*`), the EMA
+ * copies (`ema.generator.*`, ...), Adam moments (`adam.<net>.m.*`, `adam.<net>.v.*`), and in
+ * the metadata the configs, iteration, PRNG key and Adam step counts. Written atomically.
+ */
+import { key as makeKey, disposeParams, type AdamState, type Key } from '../dsl/index.ts';
+import { recordFromEntries, recordToEntries } from '../dsl/record-io.ts';
+import { readSafetensors, writeSafetensors, type Entry } from '../dsl/safetensors.ts';
+import type { NetConfig, TrainConfig } from './config.ts';
+import { initNets, netNames, type EmaNets, type Nets } from './nets.ts';
+import type { Optimizers, StarGANConfig, TrainState } from './step.ts';
+
+export const checkpointFormat = 'stargan-ts/1';
+
+export function saveCheckpoint(file: string, cfg: StarGANConfig, s: TrainState): void {
+  const entries: [string, Entry][] = [
+    ...recordToEntries(s.nets),
+    ...recordToEntries(s.ema, 'ema'),
+    ...netNames.flatMap((n) => [...recordToEntries(s.opt[n].m, `adam.${n}.m`), ...recordToEntries(s.opt[n].v, `adam.${n}.v`)]),
+  ];
+  writeSafetensors(file, entries, {
+    format: checkpointFormat,
+    net_config: JSON.stringify(cfg.net),
+    train_config: JSON.stringify(cfg.train),
+    iteration: String(s.iteration),
+    key: JSON.stringify(s.key),
+    adam_steps: JSON.stringify(Object.fromEntries(netNames.map((n) => [n, s.opt[n].step]))),
+  });
+}
+
+/** The network config a checkpoint was trained with. */
+export function checkpointNetConfig(meta: Record<string, string>, source: string): NetConfig {
+  if (meta.format !== checkpointFormat) throw new Error(`${source}: not a stargan-ts checkpoint (format '${meta.format ?? 'none'}')`);
+  return JSON.parse(meta.net_config) as NetConfig;
+}
+
+/** A field-by-field description of how two configs differ, or '' if they are equal. */
+export function configDiff(a: NetConfig, b: NetConfig): string {
+  return (Object.keys(a) as (keyof NetConfig)[]).filter((k) => a[k] !== b[k]).map((k) => `${k} ${a[k]} vs ${b[k]}`).join(', ');
+}
+
+/** Loads the part of the networks `pick` selects, stored under official names after `prefix`. */
+function loadPart<T>(cfg: NetConfig, pick: (n: Nets) => T, entries: Map<string, Entry>, prefix: string, source: string): T {
+  const template = initNets(makeKey(0), cfg);
+  try {
+    return recordFromEntries(pick(template), entries, prefix, source);
+  } finally {
+    disposeParams(template);
+  }
+}
+
+/** Loads the four networks stored under their official names (`generator.*`, ...). */
+export function loadNets(entries: Map<string, Entry>, cfg: NetConfig, source: string, prefix = ''): Nets {
+  return loadPart(cfg, (n) => n, entries, prefix, source);
+}
+
+/** Loads G, F, E stored under official names after `prefix` (e.g. 'ema'). */
+export function loadEmaNets(entries: Map<string, Entry>, cfg: NetConfig, source: string, prefix: string): EmaNets {
+  return loadPart(cfg, ({ generator, mapping_network, style_encoder }) => ({ generator, mapping_network, style_encoder }), entries, prefix, source);
+}
+
+/**
+ * Restores a training state. With `expected`, the stored network config must equal it
+ * (a checkpoint from a different config is refused with the differing fields named).
+ */
+export function loadCheckpoint(file: string, expected?: NetConfig): { cfg: StarGANConfig; state: TrainState } {
+  const { tensors, metadata } = readSafetensors(file);
+  const net = checkpointNetConfig(metadata, file);
+  if (expected) {
+    const diff = configDiff(net, expected);
+    if (diff) throw new Error(`${file}: checkpoint config differs from the requested one (${diff})`);
+  }
+  const train = JSON.parse(metadata.train_config) as TrainConfig;
+  const steps = JSON.parse(metadata.adam_steps) as Record<string, number>;
+  const nets = loadNets(tensors, net, file);
+  const ema = loadEmaNets(tensors, net, file, 'ema');
+  const moment = (n: (typeof netNames)[number], which: 'm' | 'v') => recordFromEntries(nets[n], tensors, `adam.${n}.${which}`, file);
+  const opt = Object.fromEntries(netNames.map((n) => [n, { step: steps[n], m: moment(n, 'm'), v: moment(n, 'v') } as AdamState<unknown>])) as unknown as Optimizers;
+  return {
+    cfg: { net, train },
+    state: { nets, ema, opt, iteration: Number(metadata.iteration), key: JSON.parse(metadata.key) as Key, losses: {} },
+  };
+}

@@ -1,0 +1,76 @@
+/**
+ * StarGAN v2 objectives (REFERENCE section 3), as scalar functions of the parameters
+ * being trained, the others held fixed.
+ *
+ * D: BCE(D(x, y), 1) + BCE(D(G(x, s~), y~), 0) + lambda_reg * R1,
+ *    R1 = 0.5 * mean_n sum_pixels (d sum D(x, y) / dx)^2   (double backprop on reals)
+ * G: BCE(D(G(x, s~), y~), 1) + lambda_sty |s~ - E(G(x, s~), y~)|_1
+ *    - lambda_ds |G(x, s~1) - G(x, s~2)|_1 + lambda_cyc |x - G(G(x, s~), E(x, y))|_1
+ * with s~ = F(z, y~) (latent-guided) or E(x_ref, y~) (reference-guided).
+ */
+import { match } from 'ts-pattern';
+import {
+  add, bceWithLogits, gradInput, meanAbsDiff, meanSumSquares, scale, sub, typed,
+  type Labels, type Scalar, type Tensor,
+} from '../dsl/index.ts';
+import * as tf from '@tensorflow/tfjs-core';
+import type { TrainConfig } from './config.ts';
+import { discriminator, type DiscriminatorParams } from './discriminator.ts';
+import { generator } from './generator.ts';
+import { mappingNetwork } from './mapping.ts';
+import type { EmaNets, Nets } from './nets.ts';
+import { styleEncoder } from './style-encoder.ts';
+
+type Images<N extends number> = Tensor<[N, 3, number, number]>;
+
+/** Where target styles come from: latent codes through F, or reference images through E. */
+export type StyleSource<N extends number> =
+  | { readonly kind: 'latent'; readonly z: Tensor<[N, number]> }
+  | { readonly kind: 'reference'; readonly xRef: Images<N> };
+
+/** s~ for target domains y~. */
+export function targetStyle<N extends number>(nets: EmaNets, src: StyleSource<N>, yTrg: Labels<N>): Tensor<[N, number]> {
+  return match(src)
+    .with({ kind: 'latent' }, ({ z }) => mappingNetwork(nets.mapping_network, z, yTrg))
+    .with({ kind: 'reference' }, ({ xRef }) => styleEncoder(nets.style_encoder, xRef, yTrg))
+    .exhaustive();
+}
+
+export interface DLossParts { readonly real: Scalar; readonly fake: Scalar; readonly reg: Scalar }
+export interface GLossParts { readonly adv: Scalar; readonly sty: Scalar; readonly ds: Scalar; readonly cyc: Scalar }
+
+/** R1 on reals: 0.5 * mean over the batch of the squared norm of d(sum of logits)/dx. */
+export function r1Penalty<N extends number>(d: DiscriminatorParams, x: Images<N>, y: Labels<N>): Scalar {
+  const gx = gradInput((xi: Images<N>) => typed<[]>(tf.sum(discriminator(d, xi, y))))(x);
+  return scale(meanSumSquares(gx), 0.5);
+}
+
+/** The D objective as a function of D's parameters (G, F, E fixed). */
+export function discriminatorLoss<N extends number>(
+  d: DiscriminatorParams, nets: Nets, x: Images<N>, y: Labels<N>, yTrg: Labels<N>, src: StyleSource<N>, t: TrainConfig,
+): { loss: Scalar; parts: DLossParts } {
+  const real = bceWithLogits(discriminator(d, x, y), 1);
+  const reg = r1Penalty(d, x, y);
+  const xFake = generator(nets.generator, x, targetStyle(nets, src, yTrg));
+  const fake = bceWithLogits(discriminator(d, xFake, yTrg), 0);
+  return { loss: add(add(real, fake), scale(reg, t.lambdaReg)), parts: { real, fake, reg } };
+}
+
+/**
+ * The G objective as a function of G, F, E (D fixed). `xFake2` = G(x, s~2) is computed by
+ * the caller outside the differentiated function: that is the official `.detach()`.
+ */
+export function generatorLoss<N extends number>(
+  g: EmaNets, d: DiscriminatorParams, x: Images<N>, y: Labels<N>, yTrg: Labels<N>,
+  src: StyleSource<N>, xFake2: Images<N>, lambdaDs: number, t: TrainConfig,
+): { loss: Scalar; parts: GLossParts } {
+  const s = targetStyle(g, src, yTrg);
+  const xFake = generator(g.generator, x, s);
+  const adv = bceWithLogits(discriminator(d, xFake, yTrg), 1);
+  const sty = meanAbsDiff(styleEncoder(g.style_encoder, xFake, yTrg), s);
+  const ds = meanAbsDiff(xFake, xFake2);
+  const xRec = generator(g.generator, xFake, styleEncoder(g.style_encoder, x, y));
+  const cyc = meanAbsDiff(xRec, x);
+  const loss = add(sub(add(adv, scale(sty, t.lambdaSty)), scale(ds, lambdaDs)), scale(cyc, t.lambdaCyc));
+  return { loss, parts: { adv, sty, ds, cyc } };
+}

@@ -1,0 +1,179 @@
+/**
+ * One StarGAN v2 training iteration as a pure function `step(state, batch) -> state`
+ * (REFERENCE section 3): D step (latent), D step (reference), G step (latent; updates
+ * G, F, E), G step (reference; updates G only), then EMA 0.999 of G, F, E.
+ *
+ * EMA copies start equal to the initial networks (the cleaner of the two choices
+ * REFERENCE section 2 describes; the official code starts them from PyTorch's default init).
+ */
+import {
+  adamInit, adamStep, emaStep, keepParams, mapParams, split, tidyTree, valueAndGrad,
+  type AdamConfig, type AdamState, type Key, type Labels, type Scalar, type Tensor,
+} from '../dsl/index.ts';
+import * as tf from '@tensorflow/tfjs-core';
+import { lambdaDsAt, type NetConfig, type TrainConfig } from './config.ts';
+import type { DiscriminatorParams } from './discriminator.ts';
+import { generator } from './generator.ts';
+import { discriminatorLoss, generatorLoss, targetStyle, type DLossParts, type GLossParts, type StyleSource } from './losses.ts';
+import { initNets, type EmaNets, type Nets } from './nets.ts';
+
+export type Optimizers = { readonly [K in keyof Nets]: AdamState<Nets[K]> };
+
+/** Scalars logged per iteration (the official names). */
+export const lossNames = [
+  'd_latent', 'd_reference', 'g_latent', 'g_reference',
+  'd_real', 'd_fake', 'd_reg', 'g_adv', 'g_sty', 'g_ds', 'g_cyc',
+] as const;
+export type LossName = (typeof lossNames)[number];
+export type Losses = { readonly [K in LossName]?: Scalar };
+
+export interface TrainState {
+  readonly nets: Nets;
+  readonly ema: EmaNets;
+  readonly opt: Optimizers;
+  /** Iterations completed. */
+  readonly iteration: number;
+  /** The key the next iteration's randomness (data, latents) is drawn from. */
+  readonly key: Key;
+  /** The last iteration's losses. */
+  readonly losses: Losses;
+}
+
+/** One batch: images (N, 3, H, W) in [-1, 1], source and target domains, two latents, two references. */
+export interface Batch<N extends number = number> {
+  readonly x: Tensor<[N, 3, number, number]>;
+  readonly y: Labels<N>;
+  readonly yTrg: Labels<N>;
+  readonly z1: Tensor<[N, number]>;
+  readonly z2: Tensor<[N, number]>;
+  readonly xRef: Tensor<[N, 3, number, number]>;
+  readonly xRef2: Tensor<[N, 3, number, number]>;
+}
+
+export interface StarGANConfig {
+  readonly net: NetConfig;
+  readonly train: TrainConfig;
+}
+
+function copy<P>(p: P): P {
+  return mapParams((t) => t.clone(), p);
+}
+
+export function initTrainState(key: Key, cfg: StarGANConfig): TrainState {
+  const [kNets, kRun] = split(key, 2);
+  const nets = initNets(kNets, cfg.net);
+  return {
+    nets,
+    ema: copy({ generator: nets.generator, mapping_network: nets.mapping_network, style_encoder: nets.style_encoder }),
+    opt: {
+      generator: adamInit(nets.generator),
+      mapping_network: adamInit(nets.mapping_network),
+      style_encoder: adamInit(nets.style_encoder),
+      discriminator: adamInit(nets.discriminator),
+    },
+    iteration: 0,
+    key: kRun,
+    losses: {},
+  };
+}
+
+export function adamFor(t: TrainConfig, net: keyof Nets): AdamConfig {
+  return { lr: net === 'mapping_network' ? t.fLr : t.lr, beta1: t.beta1, beta2: t.beta2, eps: 1e-8, weightDecay: t.weightDecay };
+}
+
+export type Guidance = 'latent' | 'reference';
+
+function sources<N extends number>(b: Batch<N>, g: Guidance): [StyleSource<N>, StyleSource<N>] {
+  return g === 'latent'
+    ? [{ kind: 'latent', z: b.z1 }, { kind: 'latent', z: b.z2 }]
+    : [{ kind: 'reference', xRef: b.xRef }, { kind: 'reference', xRef: b.xRef2 }];
+}
+
+/** The D objective's value, parts and gradient w.r.t. D's parameters. */
+export function dGrads(cfg: StarGANConfig, s: TrainState, b: Batch, g: Guidance) {
+  const [src] = sources(b, g);
+  let parts!: DLossParts;
+  const { value, grads } = valueAndGrad((d: DiscriminatorParams) => {
+    const r = discriminatorLoss(d, s.nets, b.x, b.y, b.yTrg, src, cfg.train);
+    parts = keepParams(r.parts); // computed inside the gradient's own tidy; the fold frees them when replaced
+    return r.loss;
+  })(s.nets.discriminator);
+  return { value, grads, parts };
+}
+
+/** The networks a G sub-step trains: G, F, E when latent-guided, G alone when reference-guided. */
+export function trainedBy(g: Guidance): readonly (keyof EmaNets)[] {
+  return g === 'latent' ? ['generator', 'mapping_network', 'style_encoder'] : ['generator'];
+}
+
+/** The G objective's value, parts and gradients w.r.t. the networks the sub-step trains (others constant). */
+export function gGrads(cfg: StarGANConfig, s: TrainState, b: Batch, g: Guidance) {
+  const [src1, src2] = sources(b, g);
+  const lambdaDs = lambdaDsAt(cfg.train, s.iteration);
+  const xFake2 = generator(s.nets.generator, b.x, targetStyle(s.nets, src2, b.yTrg)); // detached: outside the gradient
+  const trained = Object.fromEntries(trainedBy(g).map((n) => [n, s.nets[n]])) as Partial<EmaNets>;
+  let parts!: GLossParts;
+  const { value, grads } = valueAndGrad((sub: Partial<EmaNets>) => {
+    const r = generatorLoss({ ...s.nets, ...sub }, s.nets.discriminator, b.x, b.y, b.yTrg, src1, xFake2, lambdaDs, cfg.train);
+    parts = keepParams(r.parts);
+    return r.loss;
+  })(trained);
+  return { value, grads, parts };
+}
+
+/** D sub-step: one Adam step of D on the D objective. */
+export function dStep(cfg: StarGANConfig, s: TrainState, b: Batch, g: Guidance): TrainState {
+  return tidyTree(() => {
+    const { value, grads, parts } = dGrads(cfg, s, b, g);
+    const [d, opt] = adamStep(adamFor(cfg.train, 'discriminator'), grads, s.opt.discriminator, s.nets.discriminator);
+    const logged = g === 'latent' ? { d_latent: value, d_real: parts.real, d_fake: parts.fake, d_reg: parts.reg } : { d_reference: value };
+    return { ...s, nets: { ...s.nets, discriminator: d }, opt: { ...s.opt, discriminator: opt }, losses: { ...s.losses, ...logged } };
+  });
+}
+
+/** G sub-step: latent-guided updates G, F, E; reference-guided updates G only. */
+export function gStep(cfg: StarGANConfig, s: TrainState, b: Batch, g: Guidance): TrainState {
+  return tidyTree(() => {
+    const { value, grads, parts } = gGrads(cfg, s, b, g);
+    let nets: Nets = s.nets;
+    let opt: Optimizers = s.opt;
+    for (const n of trainedBy(g)) {
+      const [p, o] = adamStep(adamFor(cfg.train, n), grads[n]!, s.opt[n] as AdamState<unknown>, s.nets[n] as unknown);
+      nets = { ...nets, [n]: p };
+      opt = { ...opt, [n]: o };
+    }
+    const logged = g === 'latent'
+      ? { g_latent: value, g_adv: parts.adv, g_sty: parts.sty, g_ds: parts.ds, g_cyc: parts.cyc }
+      : { g_reference: value };
+    return { ...s, nets, opt, losses: { ...s.losses, ...logged } };
+  });
+}
+
+/** EMA of G, F, E: `ema <- p + beta (ema - p)`. */
+export function emaUpdate(cfg: StarGANConfig, s: TrainState): TrainState {
+  return tidyTree(() => ({
+    ...s,
+    ema: {
+      generator: emaStep(cfg.train.emaBeta, s.nets.generator, s.ema.generator),
+      mapping_network: emaStep(cfg.train.emaBeta, s.nets.mapping_network, s.ema.mapping_network),
+      style_encoder: emaStep(cfg.train.emaBeta, s.nets.style_encoder, s.ema.style_encoder),
+    },
+  }));
+}
+
+/** One full iteration. The caller (a fold) frees what it replaced. */
+export function step(cfg: StarGANConfig, s: TrainState, b: Batch): TrainState {
+  const d1 = dStep(cfg, s, b, 'latent');
+  const d2 = dStep(cfg, d1, b, 'reference');
+  const g1 = gStep(cfg, d2, b, 'latent');
+  const g2 = gStep(cfg, g1, b, 'reference');
+  const e = emaUpdate(cfg, g2);
+  return { ...e, iteration: s.iteration + 1, key: split(s.key, 1)[0] };
+}
+
+/** Reads the logged losses as numbers (one sync). */
+export function lossValues(l: Losses): Partial<Record<LossName, number>> {
+  const names = lossNames.filter((n) => l[n] !== undefined);
+  const values = tf.tidy(() => tf.stack(names.map((n) => l[n]!)).dataSync());
+  return Object.fromEntries(names.map((n, i) => [n, values[i]]));
+}
