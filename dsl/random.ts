@@ -58,15 +58,15 @@ export function randInts(k: Key, n: number, m: number): number[] {
 }
 
 /** Standard normal samples of a logical shape, laid out for a role (see tensor.ts). */
-export function normal<S extends Shape>(k: Key, shape: S, role: Role = 'plain', std = 1): Tensor<S> {
+export function normal<const S extends Shape>(k: Key, shape: S, role: Role = 'plain', std = 1): Tensor<[...S]> {
   const p = memoryPerm(role, shape.length);
   const memShape = p ? p.map((axis) => shape[axis]) : [...shape];
-  return tf.randomNormal(memShape, 0, std, 'float32', seedOf(k)) as Tensor<S>;
+  return tf.randomNormal(memShape, 0, std, 'float32', seedOf(k)) as Tensor<[...S]>;
 }
 
 /** Uniform samples in [lo, hi) of a logical shape, laid out for a role. */
-export function uniform<S extends Shape>(k: Key, shape: S, lo: number, hi: number, role: Role = 'plain'): Tensor<S> {
+export function uniform<const S extends Shape>(k: Key, shape: S, lo: number, hi: number, role: Role = 'plain'): Tensor<[...S]> {
   const p = memoryPerm(role, shape.length);
   const memShape = p ? p.map((axis) => shape[axis]) : [...shape];
-  return tf.randomUniform(memShape, lo, hi, 'float32', seedOf(k)) as Tensor<S>;
+  return tf.randomUniform(memShape, lo, hi, 'float32', seedOf(k)) as Tensor<[...S]>;
 }

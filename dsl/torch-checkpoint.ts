@@ -98,6 +98,13 @@ function fail(why: string): never {
 const ascii = (b: Uint8Array): string => String.fromCharCode(...b);
 const hex = (b: Uint8Array): string => [...b].map((x) => x.toString(16).padStart(2, '0')).join(' ');
 const utf8 = new TextDecoder('utf-8', { fatal: true });
+function decodeUtf8(b: Uint8Array, what: string): string {
+  try {
+    return utf8.decode(b);
+  } catch {
+    return fail(`invalid utf-8 in ${what}`);
+  }
+}
 const view = (b: Uint8Array): DataView => new DataView(b.buffer, b.byteOffset, b.byteLength);
 
 /** A u64 that must be an exact JS number (sizes, offsets, counts). */
@@ -315,7 +322,7 @@ function dictKey(k: unknown): unknown {
 }
 
 /** Every pickle opcode by byte, so unsupported ones are named in errors. */
-const opcodeNames: Record<number, string> = Object.fromEntries(Object.entries({
+const opcodes: Record<string, string> = {
   MARK: '(', STOP: '.', POP: '0', POP_MARK: '1', DUP: '2', FLOAT: 'F', INT: 'I', BININT: 'J', BININT1: 'K',
   LONG: 'L', BININT2: 'M', NONE: 'N', PERSID: 'P', BINPERSID: 'Q', REDUCE: 'R', STRING: 'S', BINSTRING: 'T',
   SHORT_BINSTRING: 'U', UNICODE: 'V', BINUNICODE: 'X', APPEND: 'a', BUILD: 'b', GLOBAL: 'c', DICT: 'd',
@@ -326,9 +333,8 @@ const opcodeNames: Record<number, string> = Object.fromEntries(Object.entries({
   BINBYTES: 'B', SHORT_BINBYTES: 'C', SHORT_BINUNICODE: '\x8c', BINUNICODE8: '\x8d', BINBYTES8: '\x8e',
   EMPTY_SET: '\x8f', ADDITEMS: '\x90', FROZENSET: '\x91', NEWOBJ_EX: '\x92', STACK_GLOBAL: '\x93',
   MEMOIZE: '\x94', FRAME: '\x95', BYTEARRAY8: '\x96', NEXT_BUFFER: '\x97', READONLY_BUFFER: '\x98',
-}).map(([name, ch]) => [ch.charCodeAt(0), name]));
-
-const op = (name: string): number => Number(Object.keys(opcodeNames).find((k) => opcodeNames[Number(k)] === name));
+};
+const opcodeNames = new Map(Object.entries(opcodes).map(([name, ch]) => [ch.charCodeAt(0), name]));
 
 /**
  * Unpickles one pickle starting at `start` of `bytes` (protocols 2-5, the opcodes torch.save emits for
@@ -353,7 +359,7 @@ class Unpickler {
   ) {
     this.pos = start;
     this.dv = view(bytes);
-    this.handlers = new Map(Object.entries(this.table()).map(([name, h]) => [op(name), h]));
+    this.handlers = new Map(Object.entries(this.table()).map(([name, h]) => [opcodes[name].charCodeAt(0), h]));
   }
 
   /** Runs to STOP; returns the value and the position just after the pickle. */
@@ -363,7 +369,7 @@ class Unpickler {
       const code = this.take(1)[0];
       const handler = this.handlers.get(code);
       if (!handler) {
-        const name = opcodeNames[code] ? `opcode ${opcodeNames[code]}` : 'byte (not a pickle opcode)';
+        const name = opcodeNames.has(code) ? `opcode ${opcodeNames.get(code)}` : 'byte (not a pickle opcode)';
         fail(`unsupported pickle ${name} 0x${code.toString(16).padStart(2, '0')} at byte ${at} of ${this.what}`);
       }
       handler();
@@ -442,17 +448,12 @@ class Unpickler {
   }
 
   private length(width: 4 | 8): number {
-    const n = width === 4 ? this.dv.getUint32(this.skip(4), true) : u64(this.dv, this.skip(8), 'pickle string length');
-    return n;
+    return width === 4 ? this.dv.getUint32(this.skip(4), true) : u64(this.dv, this.skip(8), 'pickle string length');
   }
 
   private text(n: number): string {
-    try {
-      return utf8.decode(this.take(n));
-    } catch (e) {
-      if (e instanceof FormatError) throw e;
-      return fail(`invalid utf-8 string at byte ${this.pos - n} of ${this.what}`);
-    }
+    const at = this.skip(n);
+    return decodeUtf8(this.bytes.subarray(at, at + n), `string at byte ${at} of ${this.what}`);
   }
 
   /** A newline-terminated line (GLOBAL's module and name). */
@@ -644,7 +645,7 @@ function readZipDirectory(bytes: Uint8Array): Map<string, ZipEntry> {
     const nameLen = dv.getUint16(p + 28, true);
     const extraLen = dv.getUint16(p + 30, true);
     const commentLen = dv.getUint16(p + 32, true);
-    const name = utf8.decode(bytes.subarray(p + 46, p + 46 + nameLen));
+    const name = decodeUtf8(bytes.subarray(p + 46, p + 46 + nameLen), `the name of zip entry ${i}`);
     const [size, compressedSize, localOffset] = zip64Fields(dv, p + 46 + nameLen, p + 46 + nameLen + extraLen,
       [dv.getUint32(p + 24, true), dv.getUint32(p + 20, true), dv.getUint32(p + 42, true)]);
     entries.set(name, { name, method: dv.getUint16(p + 10, true), flags: dv.getUint16(p + 8, true), compressedSize, size, localOffset });

@@ -154,7 +154,7 @@ async function main() {
   const done = emaUpdate(cfg, g2);
   const losses = lossValues(done.losses);
   const refLosses = ref.get('io.losses')!;
-  (['d_latent', 'd_reference', 'g_latent', 'g_reference'] as const).forEach((n, i) =>
+  (['D/latent', 'D/ref', 'G/latent', 'G/ref'] as const).forEach((n, i) =>
     check(`io.losses.${n}`, [losses[n]!], { dtype: 'F32', shape: [1], data: refLosses.data.slice(i, i + 1) as Float32Array }));
   checkRecord(done.nets, 'after');
   const afterOurs = recordToEntries(done.nets, 'after');

@@ -61,7 +61,7 @@ function merge<S extends readonly number[]>(res: Tensor<S>, sc: () => Tensor<S>,
 
 /** Without upsampling: `(N, Ci, H, W), (N, S) -> (N, Co, H, W)`. */
 export function adainResBlk<N extends number, Ci extends number, Co extends number, H extends number, W extends number, S extends number>(
-  p: AdainResBlkParams<Ci, Co, S>, x: Map4<N, Ci, H, W>, s: Tensor<[N, S]>, useShortcut = true,
+  p: AdainResBlkParams<Ci, Co, S>, x: Map4<N, NoInfer<Ci>, H, W>, s: Tensor<[NoInfer<N>, NoInfer<S>]>, useShortcut = true,
 ): Map4<N, Co, H, W> {
   const h = conv2d(leakyRelu(adaIN(p.norm1, x, s)), p.conv1);
   const res = conv2d(leakyRelu(adaIN(p.norm2, h, s)), p.conv2);
@@ -70,7 +70,7 @@ export function adainResBlk<N extends number, Ci extends number, Co extends numb
 
 /** With nearest upsampling by 2: `(N, Ci, H, W), (N, S) -> (N, Co, 2H, 2W)`. */
 export function adainResBlkUp<N extends number, Ci extends number, Co extends number, H extends number, W extends number, S extends number>(
-  p: AdainResBlkParams<Ci, Co, S>, x: Map4<N, Ci, H, W> & Upsamplable<H, W>, s: Tensor<[N, S]>, useShortcut = true,
+  p: AdainResBlkParams<Ci, Co, S>, x: Map4<N, NoInfer<Ci>, H, W> & Upsamplable<H, W>, s: Tensor<[NoInfer<N>, NoInfer<S>]>, useShortcut = true,
 ): Map4<N, Co, Double<H>, Double<W>> {
   const h = conv2d(upsample(leakyRelu(adaIN(p.norm1, x, s))), p.conv1);
   const res = conv2d(leakyRelu(adaIN(p.norm2, h, s)), p.conv2);

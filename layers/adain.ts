@@ -6,6 +6,8 @@ import { chunk2, initLinear, instanceNorm, linear, modulate, type Key, type Line
 
 export interface AdaINParams<S extends number = number, C extends number = number> {
   readonly fc: LinearParams<number, S>; // S -> 2C
+  /** Phantom: the channel count C it modulates. */
+  readonly __channels?: C;
 }
 
 export function initAdaIN<S extends number, C extends number>(key: Key, styleDim: S, c: C): AdaINParams<S, C> {
@@ -14,7 +16,7 @@ export function initAdaIN<S extends number, C extends number>(key: Key, styleDim
 
 /** `(N, C, H, W), (N, S) -> (N, C, H, W)`. */
 export function adaIN<N extends number, C extends number, H extends number, W extends number, S extends number>(
-  p: AdaINParams<S, C>, x: Tensor<[N, C, H, W]>, s: Tensor<[N, S]>,
+  p: AdaINParams<S, C>, x: Tensor<[N, NoInfer<C>, H, W]>, s: Tensor<[NoInfer<N>, NoInfer<S>]>,
 ): Tensor<[N, C, H, W]> {
   const [gamma, beta] = chunk2(linear(s, p.fc), x.shape[3] as C);
   return modulate(instanceNorm(x), gamma, beta);

@@ -60,7 +60,7 @@ function pool<N extends number, C extends number, H extends number, W extends nu
 
 /** ResBlk without downsampling: `(N, Ci, H, W) -> (N, Co, H, W)`. */
 export function resBlk<N extends number, Ci extends number, Co extends number, H extends number, W extends number>(
-  p: ResBlkParams<Ci, Co>, x: Map4<N, Ci, H, W>,
+  p: ResBlkParams<Ci, Co>, x: Map4<N, NoInfer<Ci>, H, W>,
 ): Map4<N, Co, H, W> {
   return residual<Map4<N, Ci, H, W>, [N, Co, H, W]>(
     (t) => shortcut(p, t),
@@ -70,7 +70,7 @@ export function resBlk<N extends number, Ci extends number, Co extends number, H
 
 /** ResBlk with 2x2 average pooling: `(N, Ci, H, W) -> (N, Co, H/2, W/2)`. */
 export function resBlkDown<N extends number, Ci extends number, Co extends number, H extends number, W extends number>(
-  p: ResBlkParams<Ci, Co>, x: Map4<N, Ci, H, W> & Poolable<H, W>,
+  p: ResBlkParams<Ci, Co>, x: Map4<N, NoInfer<Ci>, H, W> & Poolable<H, W>,
 ): Map4<N, Co, Half<H>, Half<W>> {
   return residual<Map4<N, Ci, H, W>, [N, Co, Half<H>, Half<W>]>(
     (t) => pool(shortcut(p, t)),

@@ -70,7 +70,7 @@ function maskedSkip<N extends number>(h: Maps<N>, skip: Maps<N>, mask: Tensor<[N
  * 32, 64 and 128 px as in the official code. Without masks, that path is skipped.
  */
 export function generator<N extends number, H extends number, W extends number, S extends number>(
-  p: GeneratorParams<S>, x: Tensor<[N, 3, H, W]>, s: Tensor<[N, S]>, wHpf = 0, masks?: Masks<N>,
+  p: GeneratorParams<S>, x: Tensor<[N, 3, H, W]>, s: Tensor<[NoInfer<N>, NoInfer<S>]>, wHpf = 0, masks?: Masks<N>,
 ): Tensor<[N, 3, H, W]> {
   const skips = new Map<number, Maps<N>>();
   const downs = p.encode.length - 2;

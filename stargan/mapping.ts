@@ -44,7 +44,7 @@ function mlp<N extends number>(p: Sequential<LinearParams<number, number>>, x: T
 }
 
 export function mappingNetwork<N extends number, L extends number, S extends number>(
-  p: MappingParams<L, S>, z: Tensor<[N, L]>, y: Labels<N>,
+  p: MappingParams<L, S>, z: Tensor<[N, NoInfer<L>]>, y: Labels<NoInfer<N>>,
 ): Tensor<[N, S]> {
   const h = mlp(p.shared, z, true);
   const heads = p.unshared.map((head) => (t: Tensor<[N, number]>) => mlp(head, t, false) as Tensor as Tensor<[N, S]>);

@@ -19,13 +19,22 @@ import { initNets, type EmaNets, type Nets } from './nets.ts';
 
 export type Optimizers = { readonly [K in keyof Nets]: AdamState<Nets[K]> };
 
-/** Scalars logged per iteration (the official names). */
+/** Scalars logged per iteration: the sub-steps' totals and, under the official names, their parts. */
 export const lossNames = [
-  'd_latent', 'd_reference', 'g_latent', 'g_reference',
-  'd_real', 'd_fake', 'd_reg', 'g_adv', 'g_sty', 'g_ds', 'g_cyc',
+  'D/latent', 'D/ref', 'G/latent', 'G/ref',
+  'D/latent_real', 'D/latent_fake', 'D/latent_reg', 'D/ref_real', 'D/ref_fake', 'D/ref_reg',
+  'G/latent_adv', 'G/latent_sty', 'G/latent_ds', 'G/latent_cyc', 'G/ref_adv', 'G/ref_sty', 'G/ref_ds', 'G/ref_cyc',
 ] as const;
 export type LossName = (typeof lossNames)[number];
 export type Losses = { readonly [K in LossName]?: Scalar };
+
+const tag = (g: Guidance) => (g === 'latent' ? 'latent' : 'ref');
+
+/** `{ 'D/latent': total, 'D/latent_real': part, ... }` for one sub-step. */
+function logged(net: 'D' | 'G', g: Guidance, total: Scalar, parts: object): Losses {
+  const prefix = `${net}/${tag(g)}`;
+  return { [prefix]: total, ...Object.fromEntries(Object.entries(parts).map(([k, v]) => [`${prefix}_${k}`, v])) } as Losses;
+}
 
 export interface TrainState {
   readonly nets: Nets;
@@ -126,8 +135,7 @@ export function dStep(cfg: StarGANConfig, s: TrainState, b: Batch, g: Guidance):
   return tidyTree(() => {
     const { value, grads, parts } = dGrads(cfg, s, b, g);
     const [d, opt] = adamStep(adamFor(cfg.train, 'discriminator'), grads, s.opt.discriminator, s.nets.discriminator);
-    const logged = g === 'latent' ? { d_latent: value, d_real: parts.real, d_fake: parts.fake, d_reg: parts.reg } : { d_reference: value };
-    return { ...s, nets: { ...s.nets, discriminator: d }, opt: { ...s.opt, discriminator: opt }, losses: { ...s.losses, ...logged } };
+    return { ...s, nets: { ...s.nets, discriminator: d }, opt: { ...s.opt, discriminator: opt }, losses: { ...s.losses, ...logged('D', g, value, parts) } };
   });
 }
 
@@ -142,10 +150,7 @@ export function gStep(cfg: StarGANConfig, s: TrainState, b: Batch, g: Guidance):
       nets = { ...nets, [n]: p };
       opt = { ...opt, [n]: o };
     }
-    const logged = g === 'latent'
-      ? { g_latent: value, g_adv: parts.adv, g_sty: parts.sty, g_ds: parts.ds, g_cyc: parts.cyc }
-      : { g_reference: value };
-    return { ...s, nets, opt, losses: { ...s.losses, ...logged } };
+    return { ...s, nets, opt, losses: { ...s.losses, ...logged('G', g, value, parts) } };
   });
 }
 
