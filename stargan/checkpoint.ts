@@ -13,7 +13,8 @@ import type { Optimizers, StarGANConfig, TrainState } from './step.ts';
 
 export const checkpointFormat = 'stargan-ts/1';
 
-export function saveCheckpoint(file: string, cfg: StarGANConfig, s: TrainState): void {
+/** Writes a training checkpoint; `domainNames` (one per domain) let programs address domains by name. */
+export function saveCheckpoint(file: string, cfg: StarGANConfig, s: TrainState, domainNames?: readonly string[]): void {
   const entries: [string, Entry][] = [
     ...recordToEntries(s.nets),
     ...recordToEntries(s.ema, 'ema'),
@@ -26,6 +27,7 @@ export function saveCheckpoint(file: string, cfg: StarGANConfig, s: TrainState):
     iteration: String(s.iteration),
     key: JSON.stringify(s.key),
     adam_steps: JSON.stringify(Object.fromEntries(netNames.map((n) => [n, s.opt[n].step]))),
+    ...(domainNames ? { domain_names: JSON.stringify(domainNames) } : {}),
   });
 }
 
@@ -81,4 +83,17 @@ export function loadCheckpoint(file: string, expected?: NetConfig): { cfg: StarG
     cfg: { net, train },
     state: { nets, ema, opt, iteration: Number(metadata.iteration), key: JSON.parse(metadata.key) as Key, losses: {} },
   };
+}
+
+/** The domain names stored in a checkpoint's metadata, or `domain0..` when it has none. */
+export function domainNamesOf(meta: Record<string, string>, domains: number): string[] {
+  const names = meta.domain_names ? (JSON.parse(meta.domain_names) as string[]) : [];
+  return names.length === domains ? names : Array.from({ length: domains }, (_, i) => `domain${i}`);
+}
+
+/** The EMA networks and config of a training checkpoint, for sampling and translation. */
+export function loadForInference(file: string): { net: NetConfig; ema: EmaNets; domainNames: string[] } {
+  const { tensors, metadata } = readSafetensors(file);
+  const net = checkpointNetConfig(metadata, file);
+  return { net, ema: loadEmaNets(tensors, net, file, 'ema'), domainNames: domainNamesOf(metadata, net.domains) };
 }

@@ -1,0 +1,380 @@
+/**
+ * Benchmark of one StarGAN v2 training iteration and of a batched G forward, side by side
+ * with the PyTorch reference (`../shared/anchors/torch_ref.py bench`), plus an optional
+ * per-kernel profile of one training iteration.
+ *
+ * FLOP counting rule (analytic, from the config; elementwise ops, norms and pooling are
+ * not counted): a conv costs 2*K*K*Ci*Co*Ho*Wo*N per forward, a linear 2*I*O*N. A network
+ * evaluation costs F (forward only), or 3F when gradients flow through it (forward F,
+ * input gradient F, weight gradient F). R1 costs 3F on top of the real-logit forward and
+ * backward of D (input gradient F, then its backward: weight gradient F and input
+ * gradient F). The work counted is what PyTorch's `iteration` does, so with the sub-steps
+ *   D step  = 9 F_D + F_G + F_style           (real 3, R1 3, fake 3; G and F/E under no_grad)
+ *   G step  = 7 F_G + 3 F_D + 6 F_E + style    (latent: 4 F_F; reference: 4 F_E)
+ * one iteration is 24 F_D + 16 F_G + 17 F_E + 5 F_F (about 336 GFLOP at the bench config,
+ * where the issue's rough figure is ~310). Our implementation evaluates D(x) twice per D step
+ * (the R1 graph and the real logit are separate), which the "executed" GFLOP of `--profile`
+ * (summed over the Conv2D and BatchMatMul kernels actually run) shows.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import * as tf from '@tensorflow/tfjs-core';
+import { advance, backendNames, key, normal, split, useBackend, type BackendName } from '../dsl/index.ts';
+import { defaultTrain, small, type NetConfig } from '../stargan/config.ts';
+import { generator } from '../stargan/generator.ts';
+import { initTrainState, step, type Batch, type StarGANConfig, type TrainState } from '../stargan/step.ts';
+import { syntheticBatch } from '../stargan/synthetic.ts';
+
+const usage = `usage: npm run bench -- [options]     (tsx examples/bench.ts)
+
+Times, after warm-up, the median of --steps runs of one full StarGAN v2 training iteration
+(D latent, D reference, G latent, G reference, EMA; through advance, so memory is freed) and
+of a batched forward of the EMA generator, and compares them with the PyTorch reference.
+
+  --img N          image size (default 64)
+  --base N         channels after from_rgb (default 32)
+  --maxc N         channel cap (default 256)
+  --batch N        batch size (default 8)
+  --domains K      number of domains (default 2)
+  --steps N        timed runs of each measurement (default 5)
+  --warmup N       untimed runs first (default 1)
+  --backend B      wasm | cpu (default wasm)
+  --no-torch       skip the PyTorch reference
+  --no-tsc         skip timing 'tsc --noEmit'
+  --profile        per-kernel table (kernel, calls, total ms, % of iteration) of one iteration
+  --top N          rows of the per-shape profile table (default 25)
+  -h, --help       this text
+
+The PyTorch reference runs when '/usr/bin/python3 -c "import torch"' works:
+  /usr/bin/python3 ../shared/anchors/torch_ref.py bench --img .. --base .. --maxc .. --batch ..
+      --domains .. --steps N --threads 2`;
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+/** The "2-core wasm ceiling": 2 threads x ~24 GFLOP/s (XNNPACK SIMD conv, REFERENCE section 9). */
+const ceilingGflops = 48;
+
+interface Options {
+  img: number; base: number; maxc: number; batch: number; domains: number; steps: number; warmup: number;
+  backend: BackendName; torch: boolean; tsc: boolean; profile: boolean; top: number;
+}
+
+function parse(): Options {
+  const { values } = parseArgs({
+    options: {
+      img: { type: 'string', default: '64' },
+      base: { type: 'string', default: '32' },
+      maxc: { type: 'string', default: '256' },
+      batch: { type: 'string', default: '8' },
+      domains: { type: 'string', default: '2' },
+      steps: { type: 'string', default: '5' },
+      warmup: { type: 'string', default: '1' },
+      backend: { type: 'string', default: 'wasm' },
+      'no-torch': { type: 'boolean', default: false },
+      'no-tsc': { type: 'boolean', default: false },
+      profile: { type: 'boolean', default: false },
+      top: { type: 'string', default: '25' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    console.log(usage);
+    process.exit(0);
+  }
+  const int = (name: 'img' | 'base' | 'maxc' | 'batch' | 'domains' | 'steps' | 'warmup' | 'top', min: number) => {
+    const v = Number(values[name]);
+    if (!Number.isInteger(v) || v < min) throw new Error(`--${name} must be an integer >= ${min}, got '${values[name]}'`);
+    return v;
+  };
+  if (!backendNames.includes(values.backend as BackendName)) {
+    throw new Error(`--backend must be one of ${backendNames.join(', ')}, got '${values.backend}'`);
+  }
+  return {
+    img: int('img', 16), base: int('base', 1), maxc: int('maxc', 1), batch: int('batch', 1), domains: int('domains', 2),
+    steps: int('steps', 1), warmup: int('warmup', 0), top: int('top', 1),
+    backend: values.backend as BackendName, torch: !values['no-torch'], tsc: !values['no-tsc'], profile: values.profile,
+  };
+}
+
+// ---------------------------------------------------------------------------------------
+// Analytic FLOPs
+
+const conv = (k: number, ci: number, co: number, hw: number, n: number) => 2 * k * k * ci * co * hw * hw * n;
+const lin = (i: number, o: number, n: number) => 2 * i * o * n;
+
+/** Forward FLOPs of G, F, E, D for a batch of n (convs and linears only). */
+export function forwardFlops(cfg: NetConfig, n: number): { G: number; F: number; E: number; D: number } {
+  const { img, base, maxConv, styleDim: S, latentDim: L, mappingHidden: h, domains: K } = cfg;
+  // Generator (w_hpf = 0).
+  let g = conv(3, 3, base, img, n) + conv(1, base, 3, img, n);
+  let din = base, dout = base, size = img;
+  const repeats = Math.log2(img) - 4;
+  for (let i = 0; i < repeats; i++) {
+    dout = Math.min(din * 2, maxConv);
+    // encoder ResBlk(din, dout, downsample) at `size`, and its mirror AdainResBlk(dout, din, up) to `size`
+    g += conv(3, din, din, size, n) + conv(3, din, dout, size / 2, n) + (din !== dout ? conv(1, din, dout, size, n) : 0);
+    g += conv(3, dout, din, size, n) + conv(3, din, din, size, n) + (din !== dout ? conv(1, dout, din, size, n) : 0);
+    g += lin(S, 2 * dout, n) + lin(S, 2 * din, n);
+    din = dout;
+    size /= 2;
+  }
+  for (let i = 0; i < 2; i++) {
+    g += 2 * conv(3, dout, dout, size, n); // ResBlk
+    g += 2 * conv(3, dout, dout, size, n) + 2 * lin(S, 2 * dout, n); // AdainResBlk
+  }
+  // Trunk of E and D.
+  let t = conv(3, 3, base, img, n);
+  din = base;
+  size = img;
+  for (let i = 0; i < Math.log2(img) - 2; i++) {
+    dout = Math.min(din * 2, maxConv);
+    t += conv(3, din, din, size, n) + conv(3, din, dout, size / 2, n) + (din !== dout ? conv(1, din, dout, size, n) : 0);
+    din = dout;
+    size /= 2;
+  }
+  t += conv(4, din, din, 1, n);
+  const f = lin(L, h, n) + 3 * lin(h, h, n) + K * (3 * lin(h, h, n) + lin(h, S, n));
+  return { G: g, F: f, E: t + K * lin(din, S, n), D: t + conv(1, din, K, 1, n) };
+}
+
+/** FLOPs of one training iteration under the counting rule of the module doc. */
+export function iterationFlops(cfg: NetConfig, n: number): number {
+  const { G, F, E, D } = forwardFlops(cfg, n);
+  return 24 * D + 16 * G + 17 * E + 5 * F;
+}
+
+// ---------------------------------------------------------------------------------------
+// Per-kernel profile: every registered kernel of the backend is wrapped with a wall clock
+// (wasm kernels run synchronously, so wall time per kernel is its cost).
+
+interface KernelStat { calls: number; ms: number; flops: number }
+
+function kernelFlops(name: string, inputs: tf.NamedTensorInfoMap, attrs: tf.NamedAttrMap | undefined, out: tf.TensorInfo | tf.TensorInfo[]): number {
+  const o = Array.isArray(out) ? out[0] : out;
+  if (name === tf.Conv2D || name === tf.FusedConv2D) {
+    const f = inputs.filter!.shape; // [kh, kw, ci, co]
+    return 2 * f[0] * f[1] * f[2] * o.shape.reduce((a, b) => a * b, 1);
+  }
+  if (name === tf.BatchMatMul || name === tf._FusedMatMul) {
+    const a = inputs.a!.shape;
+    const k = attrs?.transposeA ? a[a.length - 2] : a[a.length - 1];
+    return 2 * k * o.shape.reduce((x, y) => x * y, 1);
+  }
+  return 0;
+}
+
+export class KernelProfiler {
+  readonly byKernel = new Map<string, KernelStat>();
+  readonly byShape = new Map<string, KernelStat>();
+  peakBytes = 0;
+  private active = false;
+  private readonly originals: tf.KernelConfig[] = [];
+
+  constructor(private readonly backendName: string, private readonly detail: boolean) {}
+
+  install(): void {
+    for (const cfg of tf.getKernelsForBackend(this.backendName)) {
+      this.originals.push(cfg);
+      const inner = cfg.kernelFunc;
+      const name = cfg.kernelName;
+      const kernelFunc: tf.KernelFunc = (args) => {
+        if (!this.active) return inner(args);
+        const t0 = performance.now();
+        const out = inner(args);
+        const ms = performance.now() - t0;
+        const flops = kernelFlops(name, args.inputs, args.attrs, out);
+        add(this.byKernel, name, ms, flops);
+        if (this.detail) {
+          const shapes = Object.entries(args.inputs).map(([k, v]) => `${k}[${v?.shape.join(',')}]`).join(' ');
+          const attrs = name === tf.BatchMatMul && args.attrs
+            ? ` tA=${String(args.attrs.transposeA)} tB=${String(args.attrs.transposeB)}` : '';
+          add(this.byShape, `${name} ${shapes}${attrs}`, ms, flops);
+        }
+        const bytes = tf.engine().state.numBytes;
+        if (bytes > this.peakBytes) this.peakBytes = bytes;
+        return out;
+      };
+      tf.unregisterKernel(name, this.backendName);
+      tf.registerKernel({ ...cfg, kernelFunc });
+    }
+  }
+
+  /** Restores the original kernels. */
+  uninstall(): void {
+    for (const cfg of this.originals) {
+      tf.unregisterKernel(cfg.kernelName, this.backendName);
+      tf.registerKernel(cfg);
+    }
+    this.originals.length = 0;
+  }
+
+  run<T>(f: () => T): T {
+    this.active = true;
+    try {
+      return f();
+    } finally {
+      this.active = false;
+    }
+  }
+}
+
+function add(m: Map<string, KernelStat>, k: string, ms: number, flops: number) {
+  const s = m.get(k) ?? { calls: 0, ms: 0, flops: 0 };
+  s.calls++;
+  s.ms += ms;
+  s.flops += flops;
+  m.set(k, s);
+}
+
+function table(rows: [string, KernelStat][], totalMs: number, top: number, width: number): string {
+  const sorted = [...rows].sort((a, b) => b[1].ms - a[1].ms).slice(0, top);
+  const head = `${'kernel'.padEnd(width)} ${'calls'.padStart(6)} ${'total ms'.padStart(10)} ${'% iter'.padStart(7)} ${'GFLOP/s'.padStart(8)}`;
+  const lines = sorted.map(([k, s]) =>
+    `${k.slice(0, width).padEnd(width)} ${String(s.calls).padStart(6)} ${s.ms.toFixed(1).padStart(10)} ${(100 * s.ms / totalMs).toFixed(1).padStart(7)} ${
+      s.flops ? (s.flops / s.ms / 1e6).toFixed(1).padStart(8) : ''.padStart(8)}`);
+  return [head, '-'.repeat(head.length), ...lines].join('\n');
+}
+
+// ---------------------------------------------------------------------------------------
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+function disposeBatch(b: Batch) {
+  tf.dispose(Object.values(b) as tf.Tensor[]);
+}
+
+function wasmHeapBytes(): number | undefined {
+  const b = tf.backend() as unknown as { wasm?: { HEAPU8?: Uint8Array } };
+  return b.wasm?.HEAPU8?.byteLength;
+}
+
+const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
+
+interface TorchResult { train_step_s: number; g_forward_s: number; impl: string; threads: number }
+
+function torchAvailable(): boolean {
+  return spawnSync('/usr/bin/python3', ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
+}
+
+function runTorch(o: Options): TorchResult {
+  const script = path.resolve(root, '../shared/anchors/torch_ref.py');
+  const args = [script, 'bench', '--img', String(o.img), '--base', String(o.base), '--maxc', String(o.maxc),
+    '--batch', String(o.batch), '--domains', String(o.domains), '--steps', String(o.steps), '--threads', '2'];
+  console.log(`\n$ /usr/bin/python3 ${path.relative(root, script)} ${args.slice(1).join(' ')}`);
+  const out = execFileSync('/usr/bin/python3', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const line = out.trim().split('\n').filter((l) => l.startsWith('{')).pop();
+  if (!line) throw new Error(`torch_ref.py printed no JSON:\n${out}`);
+  return JSON.parse(line) as TorchResult;
+}
+
+function timeTsc(): number {
+  const t0 = performance.now();
+  const r = spawnSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '--noEmit', '-p', root], { stdio: 'ignore' });
+  const s = (performance.now() - t0) / 1000;
+  if (r.status !== 0) console.log('(tsc --noEmit reported errors)');
+  return s;
+}
+
+async function main() {
+  const o = parse();
+  await useBackend(o.backend);
+  const net: NetConfig = { ...small, img: o.img, base: o.base, maxConv: o.maxc, domains: o.domains };
+  const cfg: StarGANConfig = { net, train: defaultTrain };
+  const fw = forwardFlops(net, o.batch);
+  const iterFlops = iterationFlops(net, o.batch);
+  console.log(`config: img ${o.img} base ${o.base} maxc ${o.maxc} batch ${o.batch} domains ${o.domains}; backend ${tf.getBackend()}`);
+  console.log(`forward GFLOP (batch ${o.batch}): G ${(fw.G / 1e9).toFixed(2)}  D ${(fw.D / 1e9).toFixed(2)}  E ${(fw.E / 1e9).toFixed(2)}  F ${(fw.F / 1e9).toFixed(3)}`);
+  console.log(`training iteration: ${(iterFlops / 1e9).toFixed(1)} GFLOP (24 F_D + 16 F_G + 17 F_E + 5 F_F; see examples/bench.ts)`);
+
+  let state: TrainState = initTrainState(key(0), cfg);
+  const train = (s: TrainState, b: Batch) => step(cfg, s, b);
+  const batchKeys = split(key(1), o.warmup + o.steps + 1);
+  let peakBytes = tf.engine().state.numBytes;
+  const iterate = (i: number): number => {
+    const b = syntheticBatch(batchKeys[i], net, o.batch);
+    const t0 = performance.now();
+    state = advance(train, state, b);
+    state.losses['G/ref']?.dataSync();
+    const ms = performance.now() - t0;
+    disposeBatch(b);
+    peakBytes = Math.max(peakBytes, tf.engine().state.numBytes);
+    return ms;
+  };
+
+  for (let i = 0; i < o.warmup; i++) console.log(`warm-up iteration: ${(iterate(i) / 1000).toFixed(2)} s`);
+  const iterMs: number[] = [];
+  for (let i = 0; i < o.steps; i++) iterMs.push(iterate(o.warmup + i));
+  const iterS = median(iterMs) / 1000;
+
+  // Batched G forward of the EMA generator.
+  const x = syntheticBatch(key(2), net, o.batch);
+  const s = normal(key(3), [o.batch, net.styleDim] as const);
+  const gForward = () => {
+    const t0 = performance.now();
+    tf.tidy(() => generator(state.ema.generator, x.x, s).dataSync());
+    return performance.now() - t0;
+  };
+  for (let i = 0; i < Math.max(1, o.warmup); i++) gForward();
+  const gMs: number[] = [];
+  for (let i = 0; i < o.steps; i++) gMs.push(gForward());
+  const gS = median(gMs) / 1000;
+
+  // One instrumented iteration: peak tf memory inside it, and the profile if asked.
+  const prof = new KernelProfiler(tf.getBackend(), o.profile);
+  prof.install();
+  const b = syntheticBatch(batchKeys[o.warmup + o.steps], net, o.batch);
+  const t0 = performance.now();
+  state = prof.run(() => advance(train, state, b));
+  const profMs = performance.now() - t0;
+  prof.uninstall();
+  disposeBatch(b);
+  peakBytes = Math.max(peakBytes, prof.peakBytes);
+
+  const fmt = (label: string, sec: number, flops: number) => {
+    const gflops = flops / sec / 1e9;
+    console.log(`${label.padEnd(20)} ${sec.toFixed(3).padStart(8)} s   ${(o.batch / sec).toFixed(2).padStart(7)} images/s   ${
+      gflops.toFixed(1).padStart(6)} GFLOP/s   ${(100 * gflops / ceilingGflops).toFixed(1).padStart(5)}% of the 2-core wasm ceiling (${ceilingGflops} GFLOP/s)`);
+  };
+  console.log(`\nours (${tf.getBackend()}, median of ${o.steps}; iterations: ${iterMs.map((m) => (m / 1000).toFixed(2)).join(' ')} s)`);
+  fmt('train_iteration', iterS, iterFlops);
+  fmt('g_forward', gS, fw.G);
+  const heap = wasmHeapBytes();
+  console.log(`peak memory: process RSS ${mib(process.resourceUsage().maxRSS * 1024)}, tf.memory().numBytes ${mib(peakBytes)}${
+    heap !== undefined ? `, wasm heap ${mib(heap)}` : ''}`);
+
+  if (o.profile) {
+    const rows = [...prof.byKernel.entries()];
+    const kernelMs = rows.reduce((a, [, st]) => a + st.ms, 0);
+    const executed = rows.reduce((a, [, st]) => a + st.flops, 0);
+    console.log(`\nper-kernel profile of one training iteration: ${profMs.toFixed(0)} ms wall (instrumented), ${
+      kernelMs.toFixed(0)} ms in kernels, ${(profMs - kernelMs).toFixed(0)} ms outside kernels (tape, tidy, dispose, JS); ${
+      (executed / 1e9).toFixed(1)} GFLOP executed in Conv2D/BatchMatMul`);
+    console.log(table(rows, profMs, rows.length, 28));
+    console.log(`\ntop ${o.top} kernel calls by input shapes:`);
+    console.log(table([...prof.byShape.entries()], profMs, o.top, 96));
+  }
+
+  if (o.tsc) console.log(`\ntsc --noEmit on the project: ${timeTsc().toFixed(1)} s`);
+
+  tf.dispose([x.x, x.y, x.yTrg, x.z1, x.z2, x.xRef, x.xRef2, s]);
+
+  if (o.torch && torchAvailable()) {
+    const t = runTorch(o);
+    console.log(`pytorch (${t.impl}, ${t.threads} threads, mean of ${o.steps})`);
+    fmt('train_iteration', t.train_step_s, iterFlops);
+    fmt('g_forward', t.g_forward_s, fw.G);
+    console.log(`ratio ours/pytorch train_iteration ${(iterS / t.train_step_s).toFixed(2)}`);
+    console.log(`ratio ours/pytorch g_forward ${(gS / t.g_forward_s).toFixed(2)}`);
+  } else if (o.torch) {
+    console.log('\n(PyTorch reference skipped: /usr/bin/python3 cannot import torch)');
+  }
+  if (!fs.existsSync(path.join(root, 'package.json'))) throw new Error('project root not found');
+}
+
+await main();

@@ -1,0 +1,299 @@
+/**
+ * Trains StarGAN v2 on CelebA, CelebA-HQ, AFHQ or any folder of domains, or (with no
+ * --data) on the embedded emoji dataset. Writes sample grids, a checkpoint, a losses log
+ * and its plot into --out; Ctrl-C saves a checkpoint; --resume continues exactly.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import cliProgress from 'cli-progress';
+import * as tf from '@tensorflow/tfjs-core';
+import { advance, disposeParams, image, key as makeKey, labels, normal, split, type Key } from '../dsl/index.ts';
+import { configDiff, loadCheckpoint, saveCheckpoint } from '../stargan/checkpoint.ts';
+import { defaultTrain, officialBase, validateNetConfig, type NetConfig, type TrainConfig } from '../stargan/config.ts';
+import { celebaAttributes, domainFolders, emojiDataset, EMOJI_VENDORS, type Dataset, type EmojiVendor } from '../stargan/data/datasets.ts';
+import { writeLossPlot } from '../stargan/data/plot.ts';
+import { createImageCache, sampleBatch, type ImageCache } from '../stargan/data/sampler.ts';
+import { cycleGrid, interpolationGrid, latentGrid, referenceGrid, writeGrid } from '../stargan/samples.ts';
+import { initTrainState, lossNames, lossValues, step, type Batch, type StarGANConfig, type TrainState } from '../stargan/step.ts';
+import { backendFlag, backendFrom, intFlag, numFlag, parseFlags, runMain, UserError } from './lib/cli.ts';
+
+const usage = `usage: tsx examples/train-celeba.ts [--data DIR] [options]
+
+Trains StarGAN v2. Data (--data):
+  none               the embedded emoji dataset: one domain per vendor (--vendors google,twitter)
+  DIR/train/<domain>/*.jpg|png   StarGAN v2 layout (CelebA-HQ, AFHQ); DIR/val/ is used for samples
+  DIR/img_align_celeba + DIR/list_attr_celeba.txt   CelebA; domains from --attrs (default Male)
+
+Model:    --img N (64) --base N (official 2^14/img; default 32 at img 64) --max-conv N (256)
+          --mapping-hidden N (512) --w-hpf X (0) --style-dim N (64) --latent-dim N (16)
+Training: --batch N (8) --iters N (total iterations, 10000) --lr X (1e-4) --f-lr X (1e-6)
+          --lambda-reg X (1) --lambda-sty X (1) --lambda-ds X (1) --lambda-cyc X (1)
+          --ds-iter N (iterations for lambda_ds to decay to 0; default --iters) --seed N (0)
+          --no-augment (no random resized crop / flip)
+Output:   --out DIR (runs/<dataset>-img<N>) --sample-every N (500) --ckpt-every N (500) --log-every N (10)
+          --resume (continue the run in --out from its checkpoint, exactly)
+Other:    --backend wasm|cpu (wasm) --vendors google,twitter --attrs A,B --help
+
+In --out: checkpoint.safetensors, losses.jsonl, losses.png, samples/<iteration>_{cycle,latent,reference,interpolation}.png.
+Ctrl-C saves a checkpoint and exits (code 130); run again with --resume to continue.`;
+
+const flags = {
+  data: { type: 'string' }, attrs: { type: 'string' }, vendors: { type: 'string' },
+  img: { type: 'string' }, base: { type: 'string' }, 'max-conv': { type: 'string' }, 'mapping-hidden': { type: 'string' },
+  'w-hpf': { type: 'string' }, 'style-dim': { type: 'string' }, 'latent-dim': { type: 'string' },
+  batch: { type: 'string' }, iters: { type: 'string' }, lr: { type: 'string' }, 'f-lr': { type: 'string' },
+  'lambda-reg': { type: 'string' }, 'lambda-sty': { type: 'string' }, 'lambda-ds': { type: 'string' }, 'lambda-cyc': { type: 'string' },
+  'ds-iter': { type: 'string' }, seed: { type: 'string' }, 'no-augment': { type: 'boolean' },
+  out: { type: 'string' }, 'sample-every': { type: 'string' }, 'ckpt-every': { type: 'string' }, 'log-every': { type: 'string' },
+  resume: { type: 'boolean' }, ...backendFlag,
+} as const;
+
+type Values = ReturnType<typeof parseFlags<typeof flags>>['values'];
+
+interface Options {
+  readonly data?: string;
+  readonly attrs: string[];
+  readonly vendors: EmojiVendor[];
+  readonly net: NetConfig;
+  readonly train: TrainConfig;
+  readonly batch: number;
+  readonly iters: number;
+  readonly seed: number;
+  readonly augment: boolean;
+  readonly out?: string;
+  readonly sampleEvery: number;
+  readonly ckptEvery: number;
+  readonly logEvery: number;
+  readonly resume: boolean;
+  /** Network flags the user gave explicitly (checked against a resumed checkpoint). */
+  readonly explicitNet: (keyof NetConfig)[];
+}
+
+const netFlags: [keyof NetConfig, string][] = [
+  ['img', 'img'], ['base', 'base'], ['maxConv', 'max-conv'], ['mappingHidden', 'mapping-hidden'],
+  ['wHpf', 'w-hpf'], ['styleDim', 'style-dim'], ['latentDim', 'latent-dim'],
+];
+
+function options(v: Values): Options {
+  const img = intFlag('img', v.img, 64, 16, 1024);
+  if ((img & (img - 1)) !== 0) throw new UserError(`--img must be a power of two, got '${v.img}'`, 2);
+  const net: NetConfig = {
+    img,
+    base: intFlag('base', v.base, img === 64 ? 32 : Math.max(16, Math.min(64, officialBase(img)))),
+    maxConv: intFlag('max-conv', v['max-conv'], 256),
+    domains: 2, // set from the dataset
+    styleDim: intFlag('style-dim', v['style-dim'], 64),
+    latentDim: intFlag('latent-dim', v['latent-dim'], 16),
+    mappingHidden: intFlag('mapping-hidden', v['mapping-hidden'], 512),
+    wHpf: numFlag('w-hpf', v['w-hpf'], 0),
+  };
+  const iters = intFlag('iters', v.iters, 10_000);
+  const train: TrainConfig = {
+    ...defaultTrain,
+    lr: numFlag('lr', v.lr, defaultTrain.lr), fLr: numFlag('f-lr', v['f-lr'], defaultTrain.fLr),
+    lambdaReg: numFlag('lambda-reg', v['lambda-reg'], 1), lambdaSty: numFlag('lambda-sty', v['lambda-sty'], 1),
+    lambdaDs: numFlag('lambda-ds', v['lambda-ds'], 1), lambdaCyc: numFlag('lambda-cyc', v['lambda-cyc'], 1),
+    dsIter: intFlag('ds-iter', v['ds-iter'], iters),
+  };
+  const vendors = (v.vendors ?? EMOJI_VENDORS.join(',')).split(',').map((s) => s.trim()) as EmojiVendor[];
+  const known = ['google', 'twitter', 'apple', 'facebook'];
+  const bad = vendors.find((x) => !known.includes(x));
+  if (bad) throw new UserError(`--vendors: unknown vendor '${bad}' (choose from ${known.join(', ')})`, 2);
+  if (vendors.length < 2) throw new UserError('--vendors needs at least two vendors (one domain each)', 2);
+  return {
+    data: v.data, attrs: (v.attrs ?? 'Male').split(',').map((s) => s.trim()).filter(Boolean), vendors, net, train,
+    batch: intFlag('batch', v.batch, 8, 1, 1024), iters, seed: intFlag('seed', v.seed, 0, 0, 2 ** 32 - 1),
+    augment: !v['no-augment'], out: v.out,
+    sampleEvery: intFlag('sample-every', v['sample-every'], 500), ckptEvery: intFlag('ckpt-every', v['ckpt-every'], 500),
+    logEvery: intFlag('log-every', v['log-every'], 10), resume: Boolean(v.resume),
+    explicitNet: netFlags.filter(([, flag]) => v[flag as keyof Values] !== undefined).map(([k]) => k),
+  };
+}
+
+/** Training and sample datasets from --data (or the emoji default). */
+function openDatasets(o: Options): { train: Dataset; samples: Dataset } {
+  if (!o.data) {
+    const ds = emojiDataset({ vendors: o.vendors });
+    return { train: ds, samples: ds };
+  }
+  if (!fs.existsSync(o.data)) throw new UserError(`--data ${o.data}: no such folder`);
+  if (fs.existsSync(path.join(o.data, 'list_attr_celeba.txt'))) {
+    return { train: celebaAttributes(o.data, o.attrs), samples: celebaAttributes(o.data, o.attrs, { split: 'test' }) };
+  }
+  const train = domainFolders(o.data, 'train');
+  const samples = fs.existsSync(path.join(o.data, 'val')) ? domainFolders(o.data, 'val') : train;
+  if (samples.domains.join() !== train.domains.join()) {
+    throw new UserError(`${o.data}: val/ domains (${samples.domains.join(', ')}) differ from train/ domains (${train.domains.join(', ')})`);
+  }
+  return { train, samples };
+}
+
+/** Decodes every image of a small dataset up front, so a corrupt file stops the run before training starts. */
+function validateImages(ds: Dataset, cache: ImageCache, img: number, limit = 5000): void {
+  const files = ds.files.flat();
+  if (files.length <= limit) for (const f of files) cache.get(f, img);
+}
+
+function runDir(o: Options, ds: Dataset): string {
+  return o.out ?? path.join('runs', `${ds.name.replace(/[^A-Za-z0-9]+/g, '-').replace(/^-|-$/g, '')}-img${o.net.img}`);
+}
+
+/** Creates the run folder and checks it is writable; refuses to overwrite a run unless resuming. */
+function prepareRunDir(dir: string, resume: boolean): string {
+  const ckpt = path.join(dir, 'checkpoint.safetensors');
+  try {
+    fs.mkdirSync(path.join(dir, 'samples'), { recursive: true });
+    const probe = path.join(dir, `.write-test-${process.pid}`);
+    fs.writeFileSync(probe, '');
+    fs.rmSync(probe);
+  } catch (e) {
+    throw new UserError(`--out ${dir}: cannot write there (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  if (resume && !fs.existsSync(ckpt)) throw new UserError(`--resume: ${ckpt} does not exist`);
+  if (!resume && fs.existsSync(ckpt)) {
+    throw new UserError(`--out ${dir} already holds a run (${ckpt}): pass --resume to continue it, or choose another --out`);
+  }
+  return ckpt;
+}
+
+/** The training state: fresh, or restored from the run's checkpoint (whose config then wins). */
+function startState(o: Options, net: NetConfig, ckpt: string): { cfg: StarGANConfig; state: TrainState } {
+  if (!o.resume) {
+    const cfg = { net, train: o.train };
+    return { cfg, state: initTrainState(makeKey(o.seed), cfg) };
+  }
+  const loaded = loadCheckpoint(ckpt);
+  const asked = Object.fromEntries([...o.explicitNet, 'domains' as const].map((k) => [k, net[k]]));
+  const diff = configDiff({ ...loaded.cfg.net, ...asked }, loaded.cfg.net);
+  if (diff) {
+    disposeParams(loaded.state);
+    throw new UserError(`${ckpt}: checkpoint from a different config (requested ${diff.replace(/(\S+) (\S+) vs (\S+)/g, '$1 $2, checkpoint has $3')}); drop the conflicting flags or use another --out`);
+  }
+  return loaded;
+}
+
+/** A tensor batch for one iteration, a pure function of the iteration's key. */
+function makeBatch(ds: Dataset, cache: ImageCache, k: Key, cfg: StarGANConfig, n: number, augment: boolean): Batch {
+  const [kData, kZ1, kZ2] = split(k, 3);
+  const s = sampleBatch(ds, cache, kData, n, cfg.net.img, augment);
+  const shape = [n, 3, cfg.net.img, cfg.net.img] as const;
+  return {
+    x: image(s.x, shape), y: labels([...s.y]), yTrg: labels([...s.yTrg]),
+    z1: normal(kZ1, [n, cfg.net.latentDim] as const), z2: normal(kZ2, [n, cfg.net.latentDim] as const),
+    xRef: image(s.xRef, shape), xRef2: image(s.xRef2, shape),
+  };
+}
+
+interface LogLine { iteration: number; elapsed_s: number; [loss: string]: number }
+
+/** The losses log, truncated to `upTo` iterations (a resumed run rewrites what came after its checkpoint). */
+function readLog(file: string, upTo: number): LogLine[] {
+  if (!fs.existsSync(file)) return [];
+  const lines = fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as LogLine);
+  const kept = lines.filter((l) => l.iteration <= upTo);
+  fs.writeFileSync(file, kept.map((l) => JSON.stringify(l) + '\n').join(''));
+  return kept;
+}
+
+function plotLosses(file: string, log: LogLine[]): void {
+  if (log.length < 2) return;
+  const series: Record<string, number[]> = {};
+  for (const name of ['D/latent', 'D/ref', 'G/latent', 'G/ref', 'D/latent_reg', 'G/latent_sty', 'G/latent_ds', 'G/latent_cyc']) {
+    if (log.some((l) => l[name] !== undefined)) series[name] = log.map((l) => l[name] ?? NaN);
+  }
+  writeLossPlot(file, series, { title: 'StarGAN v2 losses', xStart: log[0].iteration, xStep: log.length > 1 ? log[1].iteration - log[0].iteration : 1 });
+}
+
+/** Writes the four sample grids for the current EMA networks on a fixed set of sample images. */
+function writeSamples(dir: string, s: TrainState, cfg: StarGANConfig, ds: Dataset, cache: ImageCache, seed: number): string[] {
+  const k = makeKey(seed + 0x5eed);
+  const n = Math.min(6, Math.max(2, ds.domains.length * 2));
+  return tf.tidy(() => {
+    const b = makeBatch(ds, cache, k, cfg, n, false);
+    const { wHpf, img, domains, latentDim } = cfg.net;
+    const name = (kind: string) => path.join(dir, 'samples', `${String(s.iteration).padStart(6, '0')}_${kind}.png`);
+    const grids = {
+      cycle: cycleGrid(s.ema, b.x, b.y, b.xRef, b.yTrg, wHpf),
+      latent: latentGrid(s.ema, b.x, domains, latentDim, split(k, 4)[3], wHpf),
+      reference: referenceGrid(s.ema, b.x, b.xRef, b.yTrg, wHpf),
+      interpolation: interpolationGrid(s.ema, b.x, s.iteration % domains, latentDim, split(k, 5)[4], wHpf),
+    };
+    return Object.entries(grids).map(([kind, g]) => {
+      writeGrid(name(kind), g, img);
+      return name(kind);
+    });
+  });
+}
+
+function lossSummary(l: Record<string, number | undefined>): string {
+  return ['D/latent', 'D/ref', 'G/latent', 'G/ref'].map((n) => `${n.replace('/latent', '/lat')} ${(l[n] ?? NaN).toFixed(3)}`).join(' ');
+}
+
+async function main(): Promise<void> {
+  const { values } = parseFlags(flags, usage);
+  const o = options(values);
+  const backend = await backendFrom(values.backend);
+  const { train: ds, samples } = openDatasets(o);
+  const net = { ...o.net, domains: ds.domains.length };
+  const invalid = validateNetConfig(net);
+  if (invalid._tag === 'Left') throw new UserError(invalid.left, 2);
+  const dir = runDir(o, ds);
+  const ckpt = prepareRunDir(dir, o.resume);
+  const cache = createImageCache();
+  validateImages(ds, cache, net.img);
+  let { cfg, state } = startState(o, net, ckpt);
+  const logFile = path.join(dir, 'losses.jsonl');
+  const log = readLog(logFile, state.iteration);
+  fs.writeFileSync(path.join(dir, 'run.json'), JSON.stringify({ dataset: ds.name, source: ds.source, domains: ds.domains, images: ds.files.map((f) => f.length), ...cfg, batch: o.batch, seed: o.seed, backend }, null, 2));
+  console.log(`${o.resume ? 'resuming' : 'training'} StarGAN v2 on ${ds.name}: ${ds.domains.map((d, i) => `${d} (${ds.files[i].length})`).join(', ')}`);
+  console.log(`img ${cfg.net.img}, base ${cfg.net.base}, max ${cfg.net.maxConv}, batch ${o.batch}, ${backend}; iteration ${state.iteration} -> ${o.iters}; output in ${dir}`);
+
+  let interrupted = false;
+  process.once('SIGINT', () => { interrupted = true; });
+  const save = () => saveCheckpoint(ckpt, cfg, state, ds.domains);
+  const bar = new cliProgress.SingleBar({
+    format: '{bar} {value}/{total} | {rate} it/s | ETA {eta_formatted} | {losses}',
+    etaBuffer: 20, hideCursor: true, noTTYOutput: !process.stdout.isTTY, notTTYSchedule: 30_000,
+  }, cliProgress.Presets.shades_classic);
+  bar.start(o.iters, state.iteration, { rate: '-', losses: '' });
+  const t0 = performance.now();
+  const startIter = state.iteration;
+  try {
+    while (state.iteration < o.iters && !interrupted) {
+      const batch = makeBatch(ds, cache, state.key, cfg, o.batch, o.augment);
+      state = advance((st: TrainState, b: Batch) => step(cfg, st, b), state, batch);
+      tf.dispose(Object.values(batch));
+      const it = state.iteration;
+      const losses = lossValues(state.losses);
+      const elapsed = (performance.now() - t0) / 1000;
+      bar.update(it, { rate: ((it - startIter) / elapsed).toFixed(2), losses: lossSummary(losses) });
+      if (it % o.logEvery === 0 || it === o.iters) {
+        const line = { iteration: it, elapsed_s: Math.round(elapsed * 10) / 10, ...losses } as LogLine;
+        log.push(line);
+        fs.appendFileSync(logFile, JSON.stringify(line) + '\n');
+      }
+      if (it % o.sampleEvery === 0 || it === o.iters) {
+        writeSamples(dir, state, cfg, samples, cache, o.seed);
+        plotLosses(path.join(dir, 'losses.png'), log);
+      }
+      if (it % o.ckptEvery === 0 || it === o.iters) save();
+      await new Promise((r) => setImmediate(r)); // lets Ctrl-C be seen between iterations
+    }
+  } catch (e) {
+    bar.stop();
+    save(); // the state is consistent: the failed iteration had not started updating it
+    throw new UserError(`${(e as Error).message.split('\n')[0]} (checkpoint saved at iteration ${state.iteration}: rerun with --resume)`);
+  }
+  bar.stop();
+  if (interrupted) {
+    save();
+    console.log(`interrupted at iteration ${state.iteration}; checkpoint saved to ${ckpt}; continue with --resume --out ${dir}`);
+    process.exit(130);
+  }
+  if (state.iteration === startIter) writeSamples(dir, state, cfg, samples, cache, o.seed);
+  plotLosses(path.join(dir, 'losses.png'), log);
+  console.log(`done: iteration ${state.iteration}. Output folder: ${path.resolve(dir)}`);
+  console.log(`  checkpoint  ${ckpt}\n  losses      ${logFile}, ${path.join(dir, 'losses.png')}\n  grids       ${path.join(dir, 'samples')}/`);
+}
+
+runMain('train-celeba', main);

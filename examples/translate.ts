@@ -1,0 +1,105 @@
+/**
+ * Translates images to a target domain with a trained StarGAN v2 (its EMA networks):
+ * latent-guided (random styles of the domain, truncated toward the domain's mean style by
+ * --psi) or reference-guided (--ref: the style of a reference image). Works on one image
+ * or a folder; writes one PNG per output, plus a grid of everything.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { image, key as makeKey, labels, normal, split, typed, type Tensor } from '../dsl/index.ts';
+import { loadForInference } from '../stargan/checkpoint.ts';
+import { loadImages } from '../stargan/data/sampler.ts';
+import type { NetConfig } from '../stargan/config.ts';
+import type { EmaNets } from '../stargan/nets.ts';
+import { latentStyles, meanStyle, toChw, translate, writeGrid } from '../stargan/samples.ts';
+import { styleEncoder } from '../stargan/style-encoder.ts';
+import { backendFlag, backendFrom, intFlag, numFlag, parseFlags, runMain, UserError } from './lib/cli.ts';
+
+const usage = `usage: tsx examples/translate.ts CHECKPOINT --input IMAGE|DIR --target DOMAIN [options]
+
+Translates images with the EMA networks of CHECKPOINT (a checkpoint written by
+train-celeba.ts, or an official StarGAN v2 checkpoint, see import-pytorch.ts).
+  --input IMAGE|DIR   a .png/.jpg image or a folder of them
+  --target DOMAIN     target domain, by name (e.g. twitter, Male) or index
+  --ref IMAGE         reference-guided: take the style of IMAGE (a --target-domain image)
+  --samples N         latent-guided: N random styles per image (default 4)
+  --psi X             truncation toward the domain's mean style, 0..1 (default 1: none)
+  --seed N            latent seed (default 0)
+  --out DIR           where PNGs go (default translations/)
+  --backend wasm|cpu`;
+
+const flags = {
+  input: { type: 'string' }, target: { type: 'string' }, ref: { type: 'string' }, samples: { type: 'string' },
+  psi: { type: 'string' }, seed: { type: 'string' }, out: { type: 'string' }, ...backendFlag,
+} as const;
+
+const IMAGE_EXT = /\.(png|jpe?g)$/i;
+
+function inputFiles(input: string | undefined): string[] {
+  if (!input) throw new UserError('--input is required (an image or a folder)', 2);
+  if (!fs.existsSync(input)) throw new UserError(`--input ${input}: no such file or folder`);
+  if (!fs.statSync(input).isDirectory()) return [input];
+  const files = fs.readdirSync(input).filter((f) => IMAGE_EXT.test(f)).sort().map((f) => path.join(input, f));
+  if (!files.length) throw new UserError(`--input ${input}: no images (.png, .jpg, .jpeg)`);
+  return files;
+}
+
+function targetIndex(target: string | undefined, names: readonly string[]): number {
+  if (target === undefined) throw new UserError(`--target is required (one of ${names.join(', ')})`, 2);
+  const byName = names.indexOf(target);
+  if (byName >= 0) return byName;
+  const i = Number(target);
+  if (Number.isInteger(i) && i >= 0 && i < names.length) return i;
+  throw new UserError(`--target: unknown domain '${target}' (choose from ${names.join(', ')} or 0..${names.length - 1})`, 2);
+}
+
+type Images = Tensor<[number, 3, number, number]>;
+
+/** The styles to apply: one per output column. */
+function styles(ema: EmaNets, net: NetConfig, y: number, ref: string | undefined, count: number, psi: number, seed: number): Tensor<[number, number]>[] {
+  if (ref) {
+    const xRef = image(loadImages([ref], net.img), [1, 3, net.img, net.img]);
+    return [styleEncoder(ema.style_encoder, xRef, labels([y]))];
+  }
+  const [kz, kMean] = split(makeKey(seed), 2);
+  const mean = psi !== 1 ? meanStyle(ema, y, net.latentDim, kMean) : undefined;
+  const all = latentStyles(ema, normal(kz, [count, net.latentDim] as const), y, psi, mean);
+  return Array.from({ length: count }, (_, j) => typed(tf.slice(all, [j, 0], [1, -1])));
+}
+
+async function main(): Promise<void> {
+  const { values, positionals } = parseFlags(flags, usage, true);
+  if (positionals.length !== 1) throw new UserError('expected one CHECKPOINT argument (see --help)', 2);
+  const count = intFlag('samples', values.samples, 4, 1, 64);
+  const psi = numFlag('psi', values.psi, 1);
+  if (psi > 1) throw new UserError(`--psi must be in 0..1, got '${values.psi}'`, 2);
+  const seed = intFlag('seed', values.seed, 0, 0);
+  const files = inputFiles(values.input);
+  if (values.ref && !fs.existsSync(values.ref)) throw new UserError(`--ref ${values.ref}: no such file`);
+  const outDir = values.out ?? 'translations';
+  await backendFrom(values.backend);
+  const { net, ema, domainNames } = loadForInference(positionals[0]);
+  const y = targetIndex(values.target, domainNames);
+  try {
+    fs.mkdirSync(outDir, { recursive: true });
+  } catch (e) {
+    throw new UserError(`--out ${outDir}: cannot create (${(e as NodeJS.ErrnoException).code})`);
+  }
+  const columns: Float32Array[][] = tf.tidy(() => {
+    const x = image(loadImages(files, net.img), [files.length, 3, net.img, net.img]) as Images;
+    return styles(ema, net, y, values.ref, count, psi, seed).map((s) => toChw(translate(ema, x, typed(tf.tile(s, [files.length, 1])), net.wHpf)));
+  });
+  const written: string[] = [];
+  files.forEach((f, i) => columns.forEach((col, j) => {
+    const name = path.join(outDir, `${path.parse(f).name}_to_${domainNames[y]}${values.ref ? '_ref' : `_${j}`}.png`);
+    writeGrid(name, { images: [col[i]], rows: 1, cols: 1 }, net.img);
+    written.push(name);
+  }));
+  const sources = tf.tidy(() => toChw(image(loadImages(files, net.img), [files.length, 3, net.img, net.img])));
+  const grid = path.join(outDir, `grid_to_${domainNames[y]}.png`);
+  writeGrid(grid, { images: sources.flatMap((s, i) => [s, ...columns.map((c) => c[i])]), rows: files.length, cols: columns.length + 1 }, net.img);
+  console.log(`${files.length} image(s) -> ${domainNames[y]} (${values.ref ? `style of ${values.ref}` : `${count} latent style(s), psi ${psi}`}): ${written.length} PNGs and ${grid}`);
+}
+
+runMain('translate', main);

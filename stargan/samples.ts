@@ -1,0 +1,123 @@
+/**
+ * What a person looks at during training (REFERENCE section 3), from the EMA networks:
+ * - cycle: rows of sources x, their translations G(x, s~) to a reference's style, and the
+ *   reconstructions G(G(x, s~), E(x, y));
+ * - latent-guided: sources as rows; per target domain, a few latent samples as columns;
+ * - reference-guided: sources as rows, references as columns (the top row shows them);
+ * - latent interpolation: per source, styles interpolated between two latents of a domain.
+ * Latent sampling supports truncation: `s = lerp(mean_style(y), F(z, y), psi)`.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { labels, normal, split, typed, type Key, type Labels, type Tensor } from '../dsl/index.ts';
+import { imageGrid, writePng } from './data/image.ts';
+import { generator } from './generator.ts';
+import { mappingNetwork } from './mapping.ts';
+import type { EmaNets } from './nets.ts';
+import { styleEncoder } from './style-encoder.ts';
+
+type Images = Tensor<[number, 3, number, number]>;
+type Styles = Tensor<[number, number]>;
+
+/** NHWC images -> one CHW Float32Array per image (what imageGrid takes). */
+export function toChw(x: Images): Float32Array[] {
+  const [n, h, w] = x.shape;
+  const data = tf.tidy(() => tf.transpose(x, [0, 3, 1, 2]).dataSync() as Float32Array);
+  const size = 3 * h! * w!;
+  return Array.from({ length: n! }, (_, i) => data.slice(i * size, (i + 1) * size));
+}
+
+/** The mean style of domain y over `count` latents (the truncation anchor). */
+export function meanStyle(ema: EmaNets, y: number, latentDim: number, key: Key, count = 1000): Styles {
+  return tf.tidy(() => {
+    const z = normal(key, [count, latentDim] as const);
+    return typed<[number, number]>(tf.mean(mappingNetwork(ema.mapping_network, z, labels(new Array(count).fill(y))), 0, true));
+  });
+}
+
+/** Latent-guided styles for domain y, truncated toward `mean` by psi (1 = no truncation). */
+export function latentStyles(ema: EmaNets, z: Tensor<[number, number]>, y: number, psi = 1, mean?: Styles): Styles {
+  return tf.tidy(() => {
+    const s = mappingNetwork(ema.mapping_network, z, labels(new Array(z.shape[0]!).fill(y)));
+    return mean && psi !== 1 ? typed<[number, number]>(tf.add(mean, tf.mul(tf.sub(s, mean), psi))) : s;
+  });
+}
+
+/** Translates every source with one style per source. */
+export function translate(ema: EmaNets, x: Images, s: Styles, wHpf: number): Images {
+  return generator(ema.generator, x, s, wHpf);
+}
+
+/** Repeats one style for a batch of n. */
+function tileStyle(s: Styles, n: number): Styles {
+  return typed(tf.tile(s, [n, 1]));
+}
+
+export interface Grid {
+  readonly images: Float32Array[];
+  readonly rows: number;
+  readonly cols: number;
+}
+
+/** Rows: sources, translations to the references' styles, reconstructions. */
+export function cycleGrid(ema: EmaNets, x: Images, y: Labels, xRef: Images, yRef: Labels, wHpf: number): Grid {
+  return tf.tidy(() => {
+    const fake = translate(ema, x, styleEncoder(ema.style_encoder, xRef, yRef), wHpf);
+    const rec = translate(ema, fake, styleEncoder(ema.style_encoder, x, y), wHpf);
+    const n = x.shape[0]!;
+    return { images: [...toChw(x), ...toChw(xRef), ...toChw(fake), ...toChw(rec)], rows: 4, cols: n };
+  });
+}
+
+/** Sources as rows; for each domain, `perDomain` latent samples (shared by all rows) as columns. */
+export function latentGrid(ema: EmaNets, x: Images, domains: number, latentDim: number, key: Key, wHpf: number, perDomain = 2, psi = 1): Grid {
+  return tf.tidy(() => {
+    const n = x.shape[0]!;
+    const sources = toChw(x);
+    const columns: Float32Array[][] = [];
+    split(key, domains).forEach((k, d) => {
+      const mean = psi !== 1 ? meanStyle(ema, d, latentDim, split(k, 2)[1]) : undefined;
+      const z = normal(k, [perDomain, latentDim] as const);
+      const styles = latentStyles(ema, z, d, psi, mean);
+      for (let j = 0; j < perDomain; j++) {
+        const s = tileStyle(typed(tf.slice(styles, [j, 0], [1, -1])), n);
+        columns.push(toChw(translate(ema, x, s, wHpf)));
+      }
+    });
+    const cols = 1 + columns.length;
+    const images = sources.flatMap((src, i) => [src, ...columns.map((c) => c[i])]);
+    return { images, rows: n, cols };
+  });
+}
+
+/** Top row: the references (first cell empty); then per source: the source and its translation to each reference. */
+export function referenceGrid(ema: EmaNets, x: Images, xRef: Images, yRef: Labels, wHpf: number): Grid {
+  return tf.tidy(() => {
+    const n = x.shape[0]!;
+    const refs = toChw(xRef);
+    const styles = styleEncoder(ema.style_encoder, xRef, yRef);
+    const columns = refs.map((_, j) => toChw(translate(ema, x, tileStyle(typed(tf.slice(styles, [j, 0], [1, -1])), n), wHpf)));
+    const blank = new Float32Array(refs[0].length).fill(1);
+    const images = [blank, ...refs, ...toChw(x).flatMap((src, i) => [src, ...columns.map((c) => c[i])])];
+    return { images, rows: n + 1, cols: refs.length + 1 };
+  });
+}
+
+/** Per source row: styles interpolated between two latents of domain y, in `steps` columns. */
+export function interpolationGrid(ema: EmaNets, x: Images, y: number, latentDim: number, key: Key, wHpf: number, steps = 6): Grid {
+  return tf.tidy(() => {
+    const n = x.shape[0]!;
+    const [s0, s1] = [0, 1].map((i) => latentStyles(ema, normal(split(key, 2)[i], [1, latentDim] as const), y));
+    const columns = Array.from({ length: steps }, (_, i) => {
+      const t = steps === 1 ? 0 : i / (steps - 1);
+      return toChw(translate(ema, x, tileStyle(typed(tf.add(s0, tf.mul(tf.sub(s1, s0), t))), n), wHpf));
+    });
+    const images = toChw(x).flatMap((src, i) => [src, ...columns.map((c) => c[i])]);
+    return { images, rows: n, cols: steps + 1 };
+  });
+}
+
+/** Writes a grid as a PNG (atomically). */
+export function writeGrid(file: string, g: Grid, size: number): void {
+  const { width, height, rgb } = imageGrid(g.images, size, g.rows, g.cols);
+  writePng(file, width, height, rgb);
+}
