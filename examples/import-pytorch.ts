@@ -10,20 +10,25 @@
  */
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { adamInit, key, mapParams, split, useBackend } from '../dsl/index.ts';
-import { configDiff, saveCheckpoint } from '../stargan/checkpoint.ts';
-import { defaultTrain, type NetConfig } from '../stargan/config.ts';
-import {
-  countParts, describeCheckpoint, exportSafetensors, exportTorchCheckpoint, loadAnyCheckpoint,
-  type ExportOptions, type Parts,
-} from '../stargan/interop.ts';
-import { initDiscriminator } from '../stargan/discriminator.ts';
+import type { NetConfig } from '../stargan/config.ts';
+import type { ExportOptions, Parts } from '../stargan/interop.ts';
 import type { Nets } from '../stargan/nets.ts';
 import type { TrainState } from '../stargan/step.ts';
+
+/** The tensor modules, loaded after the arguments are checked (so --help and usage errors answer at once). */
+async function loadLib() {
+  const [dsl, checkpoint, config, interop, disc] = await Promise.all([
+    import('../dsl/index.ts'), import('../stargan/checkpoint.ts'), import('../stargan/config.ts'),
+    import('../stargan/interop.ts'), import('../stargan/discriminator.ts'),
+  ]);
+  return { ...dsl, ...checkpoint, ...config, ...interop, ...disc };
+}
+type Lib = Awaited<ReturnType<typeof loadLib>>;
 
 const usage = `usage:
   tsx examples/import-pytorch.ts import FILE --out OURS.safetensors [--seed N] [--iteration N] [--ema-from FILE]
   tsx examples/import-pytorch.ts export FILE --out OUT.safetensors|OUT.ckpt [--ema | --raw] [--no-hpf-filter]
+                                       [--extra-from FILE]
   tsx examples/import-pytorch.ts inspect FILE
 
 FILE is any StarGAN v2 checkpoint: an official torch.save file (*_nets_ema.ckpt, *_nets.ckpt; legacy or zip),
@@ -37,6 +42,8 @@ export   writes the official names: the EMA networks G, F, E by default (like *_
          trained G, F, E, D (like *_nets.ckpt). .safetensors -> safetensors; .ckpt/.pt/.pth -> torch.save zip format.
          With w_hpf > 0, 'generator.hpf.filter' is written (the official code since 2021 requires it);
          --no-hpf-filter leaves it out, for the 2020 code the release checkpoints come from.
+         Tensors outside the four networks (e.g. 'fan.*', which the official solver keeps with the EMA networks
+         when w_hpf > 0 and expects back) are copied from an official FILE, or from --extra-from FILE.
 inspect  prints the inferred config, what had to be assumed, and parameter counts per network.`;
 
 class UsageError extends Error {}
@@ -58,6 +65,7 @@ function parse() {
       ema: { type: 'boolean', default: false },
       raw: { type: 'boolean', default: false },
       'no-hpf-filter': { type: 'boolean', default: false },
+      'extra-from': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -75,16 +83,21 @@ function parse() {
   if (command === 'inspect') only([]);
   if (command === 'import') only(['out', 'seed', 'iteration', 'ema-from']);
   if (command === 'export') {
-    only(['out', 'ema', 'raw', 'no-hpf-filter']);
+    only(['out', 'ema', 'raw', 'no-hpf-filter', 'extra-from']);
     if (values.ema && values.raw) throw new UsageError('export: --ema and --raw exclude each other');
+    if (values.out && !['.safetensors', '.ckpt', '.pt', '.pth'].includes(path.extname(values.out).toLowerCase())) {
+      throw new UsageError(`export: --out must end in .safetensors, .ckpt, .pt or .pth, got '${values.out}'`);
+    }
   }
   if (command !== 'inspect' && !values.out) throw new UsageError(`${command}: missing --out FILE`);
   return {
     help: false as const, command, file, out: values.out ?? '',
     seed: int(values.seed, '--seed') ?? 0, iteration: int(values.iteration, '--iteration'), emaFrom: values['ema-from'],
-    raw: values.raw, hpfFilter: !values['no-hpf-filter'],
+    raw: values.raw, hpfFilter: !values['no-hpf-filter'], extraFrom: values['extra-from'],
   };
 }
+
+type Args = Extract<ReturnType<typeof parse>, { help: false }>;
 
 const fmtCount = (n: number) => n.toLocaleString('en-US');
 
@@ -103,7 +116,8 @@ function iterationOfName(file: string): number {
   return m ? Number(m[1]) : 0;
 }
 
-function importCommand(a: Extract<ReturnType<typeof parse>, { help: false }>): void {
+function importCommand(lib: Lib, a: Args): void {
+  const { adamInit, configDiff, defaultTrain, initDiscriminator, key, loadAnyCheckpoint, mapParams, saveCheckpoint, split, countParts } = lib;
   const loaded = loadAnyCheckpoint(a.file);
   if (loaded.source === 'stargan-ts') throw new Error(`${a.file}: already a stargan-ts checkpoint (nothing to import)`);
   console.log(`${a.file}: ${loaded.source}, ${loaded.nets ? 'G, F, E, D' : 'G, F, E (no discriminator)'}`);
@@ -140,10 +154,10 @@ function importCommand(a: Extract<ReturnType<typeof parse>, { help: false }>): v
   console.log(`wrote ${a.out} (stargan-ts checkpoint, iteration ${iteration}, default training config, fresh Adam state)`);
 }
 
-function exportCommand(a: Extract<ReturnType<typeof parse>, { help: false }>): void {
+function exportCommand(lib: Lib, a: Args): void {
+  const { countParts, exportSafetensors, exportTorchCheckpoint, loadAnyCheckpoint, tensorsOutsideNetworks } = lib;
   const ext = path.extname(a.out).toLowerCase();
-  const writer = ext === '.safetensors' ? exportSafetensors : ['.ckpt', '.pt', '.pth'].includes(ext) ? exportTorchCheckpoint : undefined;
-  if (!writer) throw new UsageError(`export: --out must end in .safetensors, .ckpt, .pt or .pth, got '${a.out}'`);
+  const writer = ext === '.safetensors' ? exportSafetensors : exportTorchCheckpoint;
   const loaded = loadAnyCheckpoint(a.file);
   let parts: Parts;
   if (a.raw) {
@@ -152,18 +166,24 @@ function exportCommand(a: Extract<ReturnType<typeof parse>, { help: false }>): v
   } else {
     parts = loaded.ema;
   }
-  const opts: ExportOptions = { hpfFilter: a.hpfFilter, extra: loaded.extra };
+  const extra = new Map(loaded.extra);
+  if (a.extraFrom) {
+    const more = tensorsOutsideNetworks(a.extraFrom);
+    if (more.size === 0) throw new Error(`${a.extraFrom}: has no tensors outside the four networks (nothing for --extra-from)`);
+    for (const [k, e] of more) extra.set(k, e);
+  }
+  const opts: ExportOptions = { hpfFilter: a.hpfFilter, extra };
   writer(a.out, parts, loaded.net, opts);
   printConfig(loaded.net, loaded.notes);
   console.log(`parameters (${a.raw ? 'raw' : 'EMA'} networks):`);
   printCounts(countParts(parts));
-  if (loaded.extra.size) console.log(`also copied ${loaded.extra.size} tensors outside the networks (e.g. '${[...loaded.extra.keys()][0]}')`);
+  if (extra.size) console.log(`also copied ${extra.size} tensors outside the networks (e.g. '${[...extra.keys()][0]}')`);
   if (loaded.net.wHpf > 0) console.log(a.hpfFilter ? `wrote generator.hpf.filter (w_hpf ${loaded.net.wHpf})` : 'left out generator.hpf.filter (--no-hpf-filter)');
   console.log(`wrote ${a.out} (${ext === '.safetensors' ? 'safetensors' : 'torch.save zip'}, official names)`);
 }
 
-function inspectCommand(a: Extract<ReturnType<typeof parse>, { help: false }>): void {
-  const d = describeCheckpoint(a.file);
+function inspectCommand(lib: Lib, a: Args): void {
+  const d = lib.describeCheckpoint(a.file);
   console.log(`${a.file}: ${d.source}`);
   printConfig(d.net, d.notes);
   console.log('parameters:');
@@ -184,10 +204,11 @@ async function main(): Promise<void> {
     return;
   }
   try {
-    if (a.command === 'inspect') return inspectCommand(a);
-    await useBackend('wasm');
-    if (a.command === 'import') importCommand(a);
-    else exportCommand(a);
+    const lib = await loadLib();
+    if (a.command === 'inspect') return inspectCommand(lib, a);
+    await lib.useBackend('wasm');
+    if (a.command === 'import') importCommand(lib, a);
+    else exportCommand(lib, a);
   } catch (e) {
     console.error(`import-pytorch: ${(e as Error).message}`);
     if (process.env.DEBUG) console.error((e as Error).stack);

@@ -28,17 +28,18 @@ Model:    --img N (64) --base N (official 2^14/img; default 32 at img 64) --max-
           --mapping-hidden N (512) --w-hpf X (0) --style-dim N (64) --latent-dim N (16)
 Training: --batch N (8) --iters N (total iterations, 10000) --lr X (1e-4) --f-lr X (1e-6)
           --lambda-reg X (1) --lambda-sty X (1) --lambda-ds X (1) --lambda-cyc X (1)
-          --ds-iter N (iterations for lambda_ds to decay to 0; default --iters) --seed N (0)
+          --ds-iter N (iterations for lambda_ds to decay to 0; 100000) --seed N (0)
           --no-augment (no random resized crop / flip)
-Output:   --out DIR (runs/<dataset>-img<N>) --sample-every N (500) --ckpt-every N (500) --log-every N (10)
+Output:   --out DIR (runs/<dataset>-img<N>-<date>-<time>) --sample-every N (500) --ckpt-every N (500) --log-every N (10)
           --resume (continue the run in --out from its checkpoint, exactly)
-Other:    --backend wasm|cpu (wasm) --vendors google,twitter --attrs A,B --help
+Other:    --backend wasm|cpu (wasm) --vendors google,twitter --help
+CelebA:   --attrs A,B (Male) --test-size N (images held out for samples, 2000)
 
 In --out: checkpoint.safetensors, losses.jsonl, losses.png, samples/<iteration>_{cycle,latent,reference,interpolation}.png.
 Ctrl-C saves a checkpoint and exits (code 130); run again with --resume to continue.`;
 
 const flags = {
-  data: { type: 'string' }, attrs: { type: 'string' }, vendors: { type: 'string' },
+  data: { type: 'string' }, attrs: { type: 'string' }, 'test-size': { type: 'string' }, vendors: { type: 'string' },
   img: { type: 'string' }, base: { type: 'string' }, 'max-conv': { type: 'string' }, 'mapping-hidden': { type: 'string' },
   'w-hpf': { type: 'string' }, 'style-dim': { type: 'string' }, 'latent-dim': { type: 'string' },
   batch: { type: 'string' }, iters: { type: 'string' }, lr: { type: 'string' }, 'f-lr': { type: 'string' },
@@ -53,6 +54,7 @@ type Values = ReturnType<typeof parseFlags<typeof flags>>['values'];
 interface Options {
   readonly data?: string;
   readonly attrs: string[];
+  readonly testSize: number;
   readonly vendors: EmojiVendor[];
   readonly net: NetConfig;
   readonly train: TrainConfig;
@@ -93,7 +95,7 @@ function options(v: Values): Options {
     lr: numFlag('lr', v.lr, defaultTrain.lr), fLr: numFlag('f-lr', v['f-lr'], defaultTrain.fLr),
     lambdaReg: numFlag('lambda-reg', v['lambda-reg'], 1), lambdaSty: numFlag('lambda-sty', v['lambda-sty'], 1),
     lambdaDs: numFlag('lambda-ds', v['lambda-ds'], 1), lambdaCyc: numFlag('lambda-cyc', v['lambda-cyc'], 1),
-    dsIter: intFlag('ds-iter', v['ds-iter'], iters),
+    dsIter: intFlag('ds-iter', v['ds-iter'], defaultTrain.dsIter),
   };
   const vendors = (v.vendors ?? EMOJI_VENDORS.join(',')).split(',').map((s) => s.trim()) as EmojiVendor[];
   const known = ['google', 'twitter', 'apple', 'facebook'];
@@ -101,7 +103,7 @@ function options(v: Values): Options {
   if (bad) throw new UserError(`--vendors: unknown vendor '${bad}' (choose from ${known.join(', ')})`, 2);
   if (vendors.length < 2) throw new UserError('--vendors needs at least two vendors (one domain each)', 2);
   return {
-    data: v.data, attrs: (v.attrs ?? 'Male').split(',').map((s) => s.trim()).filter(Boolean), vendors, net, train,
+    data: v.data, testSize: intFlag('test-size', v['test-size'], 2000, 0), attrs: (v.attrs ?? 'Male').split(',').map((s) => s.trim()).filter(Boolean), vendors, net, train,
     batch: intFlag('batch', v.batch, 8, 1, 1024), iters, seed: intFlag('seed', v.seed, 0, 0, 2 ** 32 - 1),
     augment: !v['no-augment'], out: v.out,
     sampleEvery: intFlag('sample-every', v['sample-every'], 500), ckptEvery: intFlag('ckpt-every', v['ckpt-every'], 500),
@@ -110,15 +112,21 @@ function options(v: Values): Options {
   };
 }
 
-/** Training and sample datasets from --data (or the emoji default). */
+/** Training and sample datasets; samples come from the held-out split when it covers every domain. */
 function openDatasets(o: Options): { train: Dataset; samples: Dataset } {
+  const { train, samples } = openSplits(o);
+  return { train, samples: samples.files.every((f) => f.length > 0) ? samples : train };
+}
+
+function openSplits(o: Options): { train: Dataset; samples: Dataset } {
   if (!o.data) {
     const ds = emojiDataset({ vendors: o.vendors });
     return { train: ds, samples: ds };
   }
   if (!fs.existsSync(o.data)) throw new UserError(`--data ${o.data}: no such folder`);
   if (fs.existsSync(path.join(o.data, 'list_attr_celeba.txt'))) {
-    return { train: celebaAttributes(o.data, o.attrs), samples: celebaAttributes(o.data, o.attrs, { split: 'test' }) };
+    const opts = { testSize: o.testSize };
+    return { train: celebaAttributes(o.data, o.attrs, opts), samples: celebaAttributes(o.data, o.attrs, { ...opts, split: 'test' }) };
   }
   const train = domainFolders(o.data, 'train');
   const samples = fs.existsSync(path.join(o.data, 'val')) ? domainFolders(o.data, 'val') : train;
@@ -128,14 +136,24 @@ function openDatasets(o: Options): { train: Dataset; samples: Dataset } {
   return { train, samples };
 }
 
+/** Every domain must have images: found now rather than at the first batch. */
+function checkDomains(ds: Dataset): void {
+  const empty = ds.domains.find((_, d) => ds.files[d].length === 0);
+  if (empty !== undefined) throw new UserError(`${ds.name}: domain ${empty} has no images`);
+}
+
 /** Decodes every image of a small dataset up front, so a corrupt file stops the run before training starts. */
 function validateImages(ds: Dataset, cache: ImageCache, img: number, limit = 5000): void {
   const files = ds.files.flat();
   if (files.length <= limit) for (const f of files) cache.get(f, img);
 }
 
+/** --out, or a new folder per run: runs/<dataset>-img<N>-<date>-<time>. */
 function runDir(o: Options, ds: Dataset): string {
-  return o.out ?? path.join('runs', `${ds.name.replace(/[^A-Za-z0-9]+/g, '-').replace(/^-|-$/g, '')}-img${o.net.img}`);
+  if (o.out) return o.out;
+  if (o.resume) throw new UserError('--resume needs --out DIR: the run folder to continue', 2);
+  const stamp = new Date().toISOString().slice(0, 19).replace(/[-:]/g, '').replace('T', '-');
+  return path.join('runs', `${ds.name.replace(/[^A-Za-z0-9]+/g, '-').replace(/^-|-$/g, '')}-img${o.net.img}-${stamp}`);
 }
 
 /** Creates the run folder and checks it is writable; refuses to overwrite a run unless resuming. */
@@ -234,6 +252,7 @@ async function main(): Promise<void> {
   const o = options(values);
   const backend = await backendFrom(values.backend);
   const { train: ds, samples } = openDatasets(o);
+  checkDomains(ds);
   const net = { ...o.net, domains: ds.domains.length };
   const invalid = validateNetConfig(net);
   if (invalid._tag === 'Left') throw new UserError(invalid.left, 2);
@@ -281,6 +300,7 @@ async function main(): Promise<void> {
     }
   } catch (e) {
     bar.stop();
+    if (state.iteration === startIter) throw e;
     save(); // the state is consistent: the failed iteration had not started updating it
     throw new UserError(`${(e as Error).message.split('\n')[0]} (checkpoint saved at iteration ${state.iteration}: rerun with --resume)`);
   }

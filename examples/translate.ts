@@ -8,7 +8,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { image, key as makeKey, labels, normal, split, typed, type Tensor } from '../dsl/index.ts';
-import { loadForInference } from '../stargan/checkpoint.ts';
+import { domainNamesOf } from '../stargan/checkpoint.ts';
+import { loadAnyCheckpoint } from '../stargan/interop.ts';
 import { loadImages } from '../stargan/data/sampler.ts';
 import type { NetConfig } from '../stargan/config.ts';
 import type { EmaNets } from '../stargan/nets.ts';
@@ -79,7 +80,10 @@ async function main(): Promise<void> {
   if (values.ref && !fs.existsSync(values.ref)) throw new UserError(`--ref ${values.ref}: no such file`);
   const outDir = values.out ?? 'translations';
   await backendFrom(values.backend);
-  const { net, ema, domainNames } = loadForInference(positionals[0]);
+  const loaded = loadAnyCheckpoint(positionals[0]);
+  const { net, ema } = loaded;
+  const domainNames = domainNamesOf(loaded.metadata, net.domains);
+  loaded.notes.forEach((n) => console.log(`note: ${n}`));
   const y = targetIndex(values.target, domainNames);
   try {
     fs.mkdirSync(outDir, { recursive: true });

@@ -12,13 +12,11 @@ import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { createRequire } from 'node:module';
 import { PNG } from 'pngjs';
-import jpeg from 'jpeg-js';
+import { jpegBytes, pngBytes, put, rgba, solid, type Rgb8 } from './lib/images.ts';
 import { cropResize, decodeImage, imageGrid, resizeBilinear, writePng, type RgbImage } from '../stargan/data/image.ts';
 import { celebaAttributes, domainFolders, emojiDataset, pythonShuffle, type Dataset } from '../stargan/data/datasets.ts';
 import { createImageCache, loadImages, sampleBatch, workingSize } from '../stargan/data/sampler.ts';
 import { renderLossPlot, writeLossPlot } from '../stargan/data/plot.ts';
-
-type Rgb8 = readonly [number, number, number];
 
 let tmp = '';
 before(() => {
@@ -27,34 +25,6 @@ before(() => {
 after(() => {
   fs.rmSync(tmp, { recursive: true, force: true });
 });
-
-/** RGBA8 pixels of a w x h image from a function of (x, y). */
-function rgba(w: number, h: number, f: (x: number, y: number) => readonly number[]): Buffer {
-  const b = Buffer.alloc(w * h * 4);
-  for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      const [r, g, bl, a = 255] = f(x, y);
-      b.set([r, g, bl, a], (y * w + x) * 4);
-    }
-  }
-  return b;
-}
-
-function pngBytes(w: number, h: number, f: (x: number, y: number) => readonly number[]): Buffer {
-  return PNG.sync.write({ width: w, height: h, data: rgba(w, h, f) } as PNG, { colorType: 6 });
-}
-
-function jpegBytes(w: number, h: number, f: (x: number, y: number) => readonly number[], quality = 95): Buffer {
-  return Buffer.from(jpeg.encode({ width: w, height: h, data: rgba(w, h, f) }, quality).data);
-}
-
-function put(file: string, bytes: Uint8Array | string): string {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  fs.writeFileSync(file, bytes);
-  return file;
-}
-
-const solid = (c: Rgb8) => () => c;
 
 /** PNG chunk with its CRC (for hand-made palette PNGs, which pngjs cannot write). */
 function chunk(type: string, data: Buffer): Buffer {

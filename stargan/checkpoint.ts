@@ -90,10 +90,3 @@ export function domainNamesOf(meta: Record<string, string>, domains: number): st
   const names = meta.domain_names ? (JSON.parse(meta.domain_names) as string[]) : [];
   return names.length === domains ? names : Array.from({ length: domains }, (_, i) => `domain${i}`);
 }
-
-/** The EMA networks and config of a training checkpoint, for sampling and translation. */
-export function loadForInference(file: string): { net: NetConfig; ema: EmaNets; domainNames: string[] } {
-  const { tensors, metadata } = readSafetensors(file);
-  const net = checkpointNetConfig(metadata, file);
-  return { net, ema: loadEmaNets(tensors, net, file, 'ema'), domainNames: domainNamesOf(metadata, net.domains) };
-}

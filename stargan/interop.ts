@@ -53,6 +53,8 @@ export interface LoadedCheckpoint {
   readonly extra: Map<string, Entry>;
   /** What had to be assumed (w_hpf without a filter, an undetermined max_conv, a stripped `module.` prefix). */
   readonly notes: string[];
+  /** The file's string metadata (safetensors `__metadata__`; empty for `.ckpt`), e.g. our `domain_names`. */
+  readonly metadata: Record<string, string>;
 }
 
 export interface ExportOptions {
@@ -484,7 +486,7 @@ export function loadAnyCheckpoint(file: string): LoadedCheckpoint {
     const net = checkpointNetConfig(raw.metadata, file);
     const nets = loadNets(raw.entries, net, file);
     const ema = loadEmaNets(raw.entries, net, file, 'ema');
-    return { source: raw.source, net, ema, nets, extra: new Map(), notes: [] };
+    return { source: raw.source, net, ema, nets, extra: new Map(), notes: [], metadata: raw.metadata };
   }
   const inferred = inferFromGroups(groupEntries(raw.entries), file);
   const { groups } = inferred;
@@ -496,9 +498,19 @@ export function loadAnyCheckpoint(file: string): LoadedCheckpoint {
   if (groups.nets.discriminator) {
     const nets = loadNets(named, net, file);
     const ema = clone({ generator: nets.generator, mapping_network: nets.mapping_network, style_encoder: nets.style_encoder });
-    return { source: raw.source, net, ema, nets, extra: groups.extra, notes };
+    return { source: raw.source, net, ema, nets, extra: groups.extra, notes, metadata: raw.metadata };
   }
-  return { source: raw.source, net, ema: loadEmaNets(named, net, file, ''), extra: groups.extra, notes };
+  return { source: raw.source, net, ema: loadEmaNets(named, net, file, ''), extra: groups.extra, notes, metadata: raw.metadata };
+}
+
+/**
+ * The tensors of a checkpoint outside the four networks, by full name (e.g. `fan.*`, the landmark network the
+ * official solver saves with the EMA networks when w_hpf > 0). Empty for our checkpoints (their `ema.*` / `adam.*`
+ * are not exported).
+ */
+export function tensorsOutsideNetworks(file: string): Map<string, Entry> {
+  const raw = readCheckpointEntries(file);
+  return raw.source === 'stargan-ts' ? new Map() : groupEntries(raw.entries).extra;
 }
 
 export interface CheckpointSummary {

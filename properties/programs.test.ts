@@ -1,0 +1,198 @@
+/**
+ * The programs as a user runs them (child processes), on small fixture datasets made here in
+ * the real layouts: StarGAN v2 domain folders and CelebA. Each bad input must give one line
+ * naming the file or flag, a non-zero exit, and leave existing checkpoints and outputs intact.
+ * An interrupted run must resume to the same weights as an uninterrupted one.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { readSafetensors } from '../dsl/safetensors.ts';
+import { jpegBytes, pattern, pngBytes, put } from './lib/images.ts';
+
+let tmp = '';
+const tiny = ['--img', '16', '--base', '4', '--max-conv', '8', '--mapping-hidden', '8', '--style-dim', '4', '--latent-dim', '4', '--batch', '2', '--log-every', '1'];
+
+function run(program: string, args: string[]) {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', `examples/${program}.ts`, ...args], { encoding: 'utf8' });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr.split('\n').filter((l) => l && !l.includes('Unknown user config')) };
+}
+
+/** Asserts a failed run: non-zero exit and exactly one error line matching `message`. */
+function assertFails(r: ReturnType<typeof run>, message: RegExp) {
+  assert.notEqual(r.code, 0, `expected failure, got exit 0:\n${r.stdout}`);
+  assert.equal(r.stderr.length, 1, `expected one error line, got:\n${r.stderr.join('\n')}`);
+  assert.match(r.stderr[0], message);
+}
+
+const digest = (file: string) => createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+
+function domainFolders(root: string, domains: Record<string, number>) {
+  Object.entries(domains).forEach(([name, n], d) => {
+    for (const split of ['train', 'val']) {
+      for (let i = 0; i < n; i++) put(path.join(root, split, name, `${i}.png`), pngBytes(20, 20, pattern(d, i)));
+    }
+  });
+  return root;
+}
+
+const attrNames = ['5_o_Clock_Shadow', 'Black_Hair', 'Blond_Hair', 'Male', 'Young'];
+function celeba(root: string, lines?: string[]) {
+  const rows = Array.from({ length: 8 }, (_, i) => `${String(i).padStart(6, '0')}.jpg  ${[1, i % 2 ? 1 : -1, i % 2 ? -1 : 1, i % 2 ? 1 : -1, 1].join(' ')}`);
+  rows.forEach((_, i) => put(path.join(root, 'img_align_celeba', `${String(i).padStart(6, '0')}.jpg`), jpegBytes(18, 22, pattern(i % 2, i))));
+  put(path.join(root, 'list_attr_celeba.txt'), [String(rows.length), attrNames.join(' '), ...(lines ?? rows)].join('\n') + '\n');
+  return root;
+}
+
+before(() => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'stargan-programs-'));
+});
+after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+describe('train-celeba.ts on real layouts', () => {
+  test('StarGAN v2 domain folders: trains, writes checkpoint, losses log and plot, and the four grids', () => {
+    const data = domainFolders(path.join(tmp, 'afhq'), { cat: 3, dog: 3, wild: 3 });
+    const out = path.join(tmp, 'run-afhq');
+    const r = run('train-celeba', ['--data', data, '--out', out, '--iters', '2', '--sample-every', '2', ...tiny]);
+    assert.equal(r.code, 0, r.stderr.join('\n'));
+    for (const f of ['checkpoint.safetensors', 'losses.jsonl', 'losses.png', 'run.json']) assert.ok(fs.existsSync(path.join(out, f)), f);
+    for (const kind of ['cycle', 'latent', 'reference', 'interpolation']) assert.ok(fs.existsSync(path.join(out, 'samples', `000002_${kind}.png`)), kind);
+    assert.equal(fs.readFileSync(path.join(out, 'losses.jsonl'), 'utf8').trim().split('\n').length, 2);
+    const meta = readSafetensors(path.join(out, 'checkpoint.safetensors')).metadata;
+    assert.equal(meta.iteration, '2');
+    assert.deepEqual(JSON.parse(meta.domain_names), ['cat', 'dog', 'wild']);
+  });
+
+  test('CelebA layout with --attrs Male: trains on female/male domains', () => {
+    const data = celeba(path.join(tmp, 'celeba'));
+    const out = path.join(tmp, 'run-celeba');
+    const r = run('train-celeba', ['--data', data, '--attrs', 'Male', '--test-size', '2', '--out', out, '--iters', '1', ...tiny]);
+    assert.equal(r.code, 0, r.stderr.join('\n'));
+    assert.deepEqual(JSON.parse(readSafetensors(path.join(out, 'checkpoint.safetensors')).metadata.domain_names), ['not_Male', 'Male']);
+  });
+
+  test('translate.ts: a single image and a folder, latent-guided with psi and reference-guided', () => {
+    const ckpt = path.join(tmp, 'run-afhq', 'checkpoint.safetensors');
+    const cats = path.join(tmp, 'afhq', 'val', 'cat');
+    const out = path.join(tmp, 'translated');
+    let r = run('translate', [ckpt, '--input', path.join(cats, '0.png'), '--target', 'dog', '--samples', '2', '--psi', '0.7', '--out', out]);
+    assert.equal(r.code, 0, r.stderr.join('\n'));
+    assert.ok(fs.existsSync(path.join(out, '0_to_dog_1.png')));
+    r = run('translate', [ckpt, '--input', cats, '--target', '2', '--ref', path.join(tmp, 'afhq', 'val', 'wild', '0.png'), '--out', out]);
+    assert.equal(r.code, 0, r.stderr.join('\n'));
+    for (let i = 0; i < 3; i++) assert.ok(fs.existsSync(path.join(out, `${i}_to_wild_ref.png`)));
+    assertFails(run('translate', [ckpt, '--input', cats, '--target', 'horse', '--out', out]), /--target: unknown domain 'horse' \(choose from cat, dog, wild/);
+  });
+});
+
+describe('resume', () => {
+  const common = () => ['--data', path.join(tmp, 'afhq'), '--sample-every', '100', '--ckpt-every', '100', '--seed', '3', ...tiny];
+  const tensorsOf = (file: string) => readSafetensors(file).tensors;
+
+  function assertSameWeights(a: string, b: string) {
+    const ta = tensorsOf(a), tb = tensorsOf(b);
+    assert.deepEqual([...ta.keys()].sort(), [...tb.keys()].sort());
+    for (const [name, e] of ta) assert.deepEqual(e.data, tb.get(name)!.data, `${name} differs`);
+  }
+
+  test('stopping at k and resuming gives the weights of an uninterrupted run', () => {
+    const straight = path.join(tmp, 'straight');
+    assert.equal(run('train-celeba', [...common(), '--out', straight, '--iters', '4']).code, 0);
+    const split = path.join(tmp, 'split');
+    assert.equal(run('train-celeba', [...common(), '--out', split, '--iters', '2']).code, 0);
+    const r = run('train-celeba', [...common(), '--out', split, '--iters', '4', '--resume']);
+    assert.equal(r.code, 0, r.stderr.join('\n'));
+    assertSameWeights(path.join(straight, 'checkpoint.safetensors'), path.join(split, 'checkpoint.safetensors'));
+    const log = fs.readFileSync(path.join(split, 'losses.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).iteration);
+    assert.deepEqual(log, [1, 2, 3, 4]);
+  });
+
+  test('Ctrl-C saves a checkpoint and exits 130; --resume continues to the same weights', async () => {
+    const out = path.join(tmp, 'interrupted');
+    const child = spawn(process.execPath, ['--import', 'tsx', 'examples/train-celeba.ts', ...common(), '--out', out, '--iters', '1000']);
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const log = path.join(out, 'losses.jsonl');
+    await new Promise<void>((resolve, reject) => {
+      const poll = setInterval(() => {
+        if (fs.existsSync(log) && fs.readFileSync(log, 'utf8').trim()) {
+          clearInterval(poll);
+          child.kill('SIGINT');
+          resolve();
+        }
+      }, 100);
+      child.on('exit', () => reject(new Error(`exited before the first iteration: ${stderr}`)));
+    });
+    const code = await new Promise((resolve) => child.on('exit', resolve));
+    assert.equal(code, 130, stderr);
+    const k = Number(readSafetensors(path.join(out, 'checkpoint.safetensors')).metadata.iteration);
+    assert.ok(k >= 1 && k < 1000, `stopped at ${k}`);
+    assert.equal(run('train-celeba', [...common(), '--out', out, '--iters', String(k + 1), '--resume']).code, 0);
+    const straight = path.join(tmp, `straight-${k + 1}`);
+    assert.equal(run('train-celeba', [...common(), '--out', straight, '--iters', String(k + 1)]).code, 0);
+    assertSameWeights(path.join(straight, 'checkpoint.safetensors'), path.join(out, 'checkpoint.safetensors'));
+  });
+});
+
+describe('bad input: one line naming the file or flag, non-zero exit, nothing overwritten', () => {
+  let out = '';
+  let ckpt = '';
+  let before = '';
+  const args = (data: string, ...more: string[]) => ['--data', data, '--out', out, '--iters', '2', '--resume', ...tiny, ...more];
+
+  test('setup: an existing run whose checkpoint must survive every failure below', () => {
+    out = path.join(tmp, 'precious');
+    assert.equal(run('train-celeba', ['--data', path.join(tmp, 'afhq'), '--out', out, '--iters', '1', ...tiny]).code, 0);
+    ckpt = path.join(out, 'checkpoint.safetensors');
+    before = digest(ckpt);
+  });
+
+  const cases: [string, () => string[], RegExp][] = [
+    ['missing folder', () => args(path.join(tmp, 'nope')), /--data .*nope: no such folder/],
+    ['empty domain', () => {
+      const d = domainFolders(path.join(tmp, 'empty'), { cat: 2, dog: 2, wild: 2 });
+      fs.rmSync(path.join(d, 'train', 'dog'), { recursive: true });
+      fs.mkdirSync(path.join(d, 'train', 'dog'));
+      return args(d);
+    }, /train[/\\]dog: no images/],
+    ['corrupt image', () => {
+      const d = domainFolders(path.join(tmp, 'corrupt'), { cat: 2, dog: 2, wild: 2 });
+      put(path.join(d, 'train', 'dog', '1.png'), 'this is not a png');
+      return args(d);
+    }, /dog[/\\]1\.png: .*(unsupported|corrupt|not a PNG)/i],
+    ['truncated image', () => {
+      const d = domainFolders(path.join(tmp, 'truncated'), { cat: 2, dog: 2, wild: 2 });
+      const f = path.join(d, 'train', 'cat', '0.png');
+      fs.writeFileSync(f, fs.readFileSync(f).subarray(0, 60));
+      return args(d);
+    }, /cat[/\\]0\.png: corrupt or truncated PNG/],
+    ['unsupported format', () => {
+      const d = domainFolders(path.join(tmp, 'gif'), { cat: 2, dog: 2, wild: 2 });
+      put(path.join(d, 'train', 'wild', '0.png'), Buffer.from('GIF89a\x01\x00\x01\x00\x00\x00\x00;', 'latin1'));
+      return args(d);
+    }, /wild[/\\]0\.png: unsupported image format GIF/],
+    ['malformed attribute file (column count)', () => {
+      const d = path.join(tmp, 'celeba-bad');
+      celeba(d, ['000000.jpg 1 -1 1', ...Array.from({ length: 7 }, (_, i) => `00000${i + 1}.jpg 1 1 -1 1 1`)]);
+      return args(d, '--attrs', 'Male', '--test-size', '2');
+    }, /list_attr_celeba\.txt:3: expected 6 columns/],
+    ['unknown attribute name', () => args(celeba(path.join(tmp, 'celeba-attr')), '--attrs', 'Mustache'), /list_attr_celeba\.txt: unknown attribute "Mustache"/],
+    ['checkpoint from a different config', () => ['--data', path.join(tmp, 'afhq'), '--out', out, '--iters', '2', '--resume', ...tiny, '--img', '32'], /checkpoint\.safetensors: checkpoint from a different config \(requested img 32, checkpoint has 16\)/],
+    ['unwritable output dir', () => ['--data', path.join(tmp, 'afhq'), '--out', path.join(ckpt, 'sub'), '--iters', '1', ...tiny], /--out .*checkpoint\.safetensors[/\\]sub: cannot write there/],
+    ['existing run without --resume', () => ['--data', path.join(tmp, 'afhq'), '--out', out, '--iters', '2', ...tiny], /already holds a run/],
+    ['bad flag value: --batch 0', () => ['--batch', '0'], /--batch must be an integer in 1\.\.1024, got '0'/],
+    ['bad flag value: --img 48', () => ['--img', '48'], /--img must be a power of two, got '48'/],
+    ['bad flag value: --lr abc', () => ['--lr', 'abc'], /--lr must be a number >= 0, got 'abc'/],
+    ['unknown flag', () => ['--learning-rate', '1'], /Unknown option '--learning-rate'/],
+  ];
+  for (const [name, makeArgs, message] of cases) {
+    test(name, () => {
+      assertFails(run('train-celeba', makeArgs()), message);
+      assert.equal(digest(ckpt), before, 'the existing checkpoint was modified');
+    });
+  }
+});
