@@ -27,8 +27,9 @@ export function key(seed: number): Key {
 
 /** The i-th child of a key (i >= 0). */
 export function fold(k: Key, i: number): Key {
-  const a = mix32(k[0] ^ mix32(i + 0x632be5ab));
-  const b = mix32(k[1] + Math.imul(i + 1, 0x9e3779b9) ^ a);
+  // Both output words depend on both key words and on i.
+  const a = mix32(k[0] ^ mix32(k[1] ^ mix32(i + 0x632be5ab)));
+  const b = mix32((k[1] + Math.imul(i + 1, 0x9e3779b9)) ^ a);
   return [a, b];
 }
 
@@ -42,14 +43,15 @@ export function seedOf(k: Key): number {
   return mix32(k[0] ^ mix32(k[1])) & 0x7fffffff;
 }
 
-/** Uniform floats in [0, 1) on the CPU (data sampling, augmentation). */
+/** The i-th uniform float in [0, 1) (53 bits) of a key: a pure function of (key, i). */
+export function uniformAt(k: Key, i: number): number {
+  const [a, b] = fold(k, i);
+  return (a * 2 ** 21 + (b >>> 11)) / 2 ** 53;
+}
+
+/** n uniform floats in [0, 1) on the CPU (data sampling, augmentation). */
 export function uniforms(k: Key, n: number): number[] {
-  const out: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const [a, b] = fold(k, i);
-    out.push((a * 2 ** 21 + (b >>> 11)) / 2 ** 53);
-  }
-  return out;
+  return Array.from({ length: n }, (_, i) => uniformAt(k, i));
 }
 
 /** Uniform integers in [0, m). */

@@ -4,8 +4,9 @@
  * then raw little-endian data. Data is copied into fresh, aligned typed arrays (Node
  * Buffers are views into pooled memory). Writes are atomic: temp file, fsync, rename.
  */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
+import { readFileOrFail, writeFileAtomic } from './files.ts';
+
+export { writeFileAtomic };
 
 export type DType = 'F32' | 'F64' | 'F16' | 'BF16' | 'I32' | 'I64' | 'U8' | 'I8' | 'BOOL';
 
@@ -78,13 +79,7 @@ export function parseSafetensors(buf: Uint8Array, source: string): SafetensorsFi
 
 /** Reads a safetensors file; errors name the file. */
 export function readSafetensors(file: string): SafetensorsFile {
-  let buf: Buffer;
-  try {
-    buf = fs.readFileSync(file);
-  } catch (e) {
-    throw new Error(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
-  return parseSafetensors(buf, file);
+  return parseSafetensors(readFileOrFail(file), file);
 }
 
 /** Serialises named arrays and string metadata. */
@@ -104,25 +99,6 @@ export function serializeSafetensors(tensors: Iterable<[string, Entry]>, metadat
   const len = Buffer.alloc(8);
   len.writeBigUInt64LE(BigInt(jsonBytes.byteLength));
   return Buffer.concat([len, jsonBytes, ...blobs]);
-}
-
-/** Writes bytes atomically: a temp file beside the target, fsync, rename. A crash leaves the old file intact. */
-export function writeFileAtomic(file: string, bytes: Uint8Array): void {
-  const dir = path.dirname(file);
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.tmp`);
-  try {
-    const fd = fs.openSync(tmp, 'w');
-    try {
-      fs.writeSync(fd, bytes);
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.renameSync(tmp, file);
-  } catch (e) {
-    fs.rmSync(tmp, { force: true });
-    throw new Error(`${file}: cannot write (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
 }
 
 /** Writes a safetensors file atomically. */

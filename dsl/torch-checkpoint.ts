@@ -24,19 +24,13 @@
  *   2^53; bool -> boolean; None -> null.
  * Errors are `Error`s whose one-line message starts with the source name.
  */
-import * as fs from 'node:fs';
 import * as zlib from 'node:zlib';
+import { readFileOrFail } from './files.ts';
 import type { Entry } from './safetensors.ts';
 
 /** Reads a checkpoint file; errors name the file. */
 export function readTorchCheckpoint(file: string): unknown {
-  let bytes: Buffer;
-  try {
-    bytes = fs.readFileSync(file);
-  } catch (e) {
-    throw new Error(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
-  return parseTorchCheckpoint(bytes, file);
+  return parseTorchCheckpoint(readFileOrFail(file), file);
 }
 
 /** Parses checkpoint bytes in either format; `source` names the file in error messages. */

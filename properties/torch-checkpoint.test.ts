@@ -310,7 +310,7 @@ describe('refusals', () => {
       fs.writeFileSync(plainPickle, Buffer.from([...P.proto(2), ...P.emptyDict, ...P.stop]));
       assert.match(errorOf(() => readTorchCheckpoint(plainPickle), plainPickle), /without the torch\.save magic number/);
       const missing = path.join(dir, 'missing.ckpt');
-      assert.match(errorOf(() => readTorchCheckpoint(missing), missing), /cannot read \(ENOENT\)/);
+      assert.match(errorOf(() => readTorchCheckpoint(missing), missing), /no such file/);
       // random bytes behind a zip signature, and behind a pickle PROTO
       for (const head of [[0x50, 0x4b, 0x03, 0x04], [0x80, 0x02]]) {
         let seed = 7;

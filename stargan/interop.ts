@@ -25,7 +25,8 @@ import * as zlib from 'node:zlib';
 import * as E from 'fp-ts/lib/Either.js';
 import { countParams, disposeParams, mapParams } from '../dsl/index.ts';
 import { recordToEntries } from '../dsl/record-io.ts';
-import { parseSafetensors, writeFileAtomic, writeSafetensors, type Entry } from '../dsl/safetensors.ts';
+import { readFileOrFail, writeFileAtomic } from '../dsl/files.ts';
+import { parseSafetensors, writeSafetensors, type Entry } from '../dsl/safetensors.ts';
 import { flattenStateDicts, parseTorchCheckpoint } from '../dsl/torch-checkpoint.ts';
 import { highPassFilter } from '../layers/highpass.ts';
 import { checkpointFormat, checkpointNetConfig, loadEmaNets, loadNets } from './checkpoint.ts';
@@ -85,12 +86,7 @@ function errorMessage(e: unknown): string {
 
 /** The tensors of a checkpoint file under their flattened names, and what kind of file it is (by content). */
 export function readCheckpointEntries(file: string): RawCheckpoint {
-  let bytes: Buffer;
-  try {
-    bytes = fs.readFileSync(file);
-  } catch (e) {
-    throw new Error(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? errorMessage(e)})`);
-  }
+  const bytes = readFileOrFail(file);
   if (bytes.length === 0) throw new Error(`${file}: empty file`);
   const zip = bytes[0] === 0x50 && bytes[1] === 0x4b; // "PK"
   const pickle = bytes[0] === 0x80;

@@ -10,6 +10,7 @@
  *   domains made from attributes the way StarGAN v1 uses them;
  * - {@link emojiDataset}: the embedded default, emoji image sets from npm, one domain per vendor.
  */
+import { readFileOrFail } from '../../dsl/files.ts';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createRequire } from 'node:module';
@@ -187,13 +188,7 @@ export interface CelebaAttributeTable {
 
 /** Parses CelebA's attribute file; errors name the file and line. */
 export function parseCelebaAttributes(file: string): CelebaAttributeTable {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new Error(code === 'ENOENT' ? `${file}: no such file` : `${file}: cannot read (${(e as Error).message})`);
-  }
+  const text = readFileOrFail(file).toString('utf8');
   const lines = text.split(/\r?\n/);
   const head = (lines[0] ?? '').trim();
   if (!/^\d+$/.test(head)) throw new Error(`${file}:1: expected the image count, got "${head.slice(0, 40)}"`);

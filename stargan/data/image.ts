@@ -7,6 +7,7 @@
  * sampler a plain function; sharp (libvips) is ~10x faster on 1024px JPEGs but only has an
  * async API and a native binary.
  */
+import { readFileOrFail, writeFileAtomic } from '../../dsl/files.ts';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { PNG } from 'pngjs';
@@ -45,18 +46,6 @@ function hexHead(b: Uint8Array): string {
   return Array.from(b.subarray(0, 4), (v) => v.toString(16).padStart(2, '0')).join(' ');
 }
 
-/** Reads a file, turning Node's errno errors into one line naming the file. */
-function readBytes(file: string): Buffer {
-  try {
-    return fs.readFileSync(file);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new Error(`${file}: no such file`);
-    if (code === 'EISDIR') throw new Error(`${file}: is a directory, not an image`);
-    throw new Error(`${file}: cannot read (${(e as Error).message})`);
-  }
-}
-
 /**
  * Decodes a PNG or JPEG file (recognised by its magic bytes, not its name) to RGB in [0, 1].
  * Palette, gray and 16-bit PNGs are handled; alpha is composited on white.
@@ -64,7 +53,7 @@ function readBytes(file: string): Buffer {
  * or truncated image.
  */
 export function decodeImage(file: string): RgbImage {
-  return decodeImageBytes(readBytes(file), file);
+  return decodeImageBytes(readFileOrFail(file), file);
 }
 
 /** As {@link decodeImage}, from bytes in memory; `name` is used in error messages. */
@@ -286,20 +275,6 @@ export function encodePng(width: number, height: number, rgb: Uint8Array): Buffe
   }
   const data = Buffer.from(rgb.buffer, rgb.byteOffset, rgb.byteLength);
   return PNG.sync.write({ width, height, data } as PNG, { colorType: 2, inputColorType: 2, inputHasAlpha: false });
-}
-
-/** Writes bytes atomically: a temporary file in the same folder, then a rename. */
-export function writeFileAtomic(file: string, bytes: Uint8Array): void {
-  const dir = path.dirname(file);
-  fs.mkdirSync(dir, { recursive: true });
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${Date.now().toString(36)}.tmp`);
-  try {
-    fs.writeFileSync(tmp, bytes);
-    fs.renameSync(tmp, file);
-  } catch (e) {
-    fs.rmSync(tmp, { force: true });
-    throw new Error(`${file}: cannot write (${(e as Error).message})`);
-  }
 }
 
 /** Writes an RGB8 (HWC) image as PNG, atomically (temp file in the same folder, then rename). */

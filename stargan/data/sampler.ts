@@ -12,6 +12,7 @@
  * - every image augmented independently: RandomResizedCrop(scale [0.8, 1], ratio [0.9, 1.1])
  *   with p = 0.5, resize to img, horizontal flip p = 0.5, pixels to [-1, 1].
  */
+import { fold, uniformAt, type Key } from '../../dsl/random.ts';
 import type { Dataset } from './datasets.ts';
 import { centerSquare, decodeImage, resampleHwc, type Box } from './image.ts';
 
@@ -30,34 +31,18 @@ export interface Batch {
 }
 
 // ---------------------------------------------------------------------------------------
-// Counter-based randomness (local on purpose: the DSL's PRNG lives in dsl/).
+// Randomness: every draw is a pure function of (key, index), from dsl/random.ts.
 
-/** 32-bit finaliser of MurmurHash3. */
-function fmix32(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
-
-/** The c-th 32-bit word of the stream of key (k0, k1). */
-function word(k0: number, k1: number, c: number): number {
-  const a = fmix32((k0 ^ Math.imul(c, 0x9e3779b9) ^ 0x3c6ef372) >>> 0);
-  return fmix32((a + (k1 ^ fmix32(c + 0x7f4a7c15))) >>> 0);
-}
-
-/** A stream of uniforms in [0, 1) (53 bits each) from a key; draw i is a pure function of (key, i). */
+/** A stream of uniforms in [0, 1); draw i is a pure function of (key, i). */
 type Uniform = (slot: number) => number;
 
 function stream(k0: number, k1: number): Uniform {
-  return (slot) => (word(k0, k1, 2 * slot) * 2 ** 21 + (word(k0, k1, 2 * slot + 1) >>> 11)) / 2 ** 53;
+  return (slot) => uniformAt([k0, k1], slot);
 }
 
-/** The child key i of a key. */
-function child(key: readonly [number, number], i: number): [number, number] {
-  return [word(key[0], key[1], 2 * i + 0x100000), word(key[0], key[1], 2 * i + 0x100001)];
+/** The child key i of a key (offset so children never coincide with the stream's own draws). */
+function child(key: readonly [number, number], i: number): Key {
+  return fold(key, i + 0x100000);
 }
 
 // ---------------------------------------------------------------------------------------
