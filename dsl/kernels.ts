@@ -1,15 +1,22 @@
 /**
- * Gradients that tfjs lacks on wasm, or has only as slow paths (REFERENCE sections 7 and 9).
+ * Gradients that tfjs lacks on wasm, or has only as slow paths (REFERENCE sections 7 and 9),
+ * and fast paths for wasm kernels that tfjs-wasm implements slowly (docs/PERFORMANCE.md).
  *
  * Every gradient here is written with forward ops that themselves have gradients, so
  * gradients of gradients (R1, WGAN-GP) follow automatically:
  * - Conv2D: input gradient = forward conv of the padded upstream gradient with the
  *   kernel flipped and its channels swapped (10x faster than Conv2DBackpropInput);
- *   weight gradient = im2col + one plain matMul (wasm has no Conv2DBackpropFilter).
+ *   weight gradient = one plain matMul of shifted copies of dy with the padded input
+ *   (wasm has no Conv2DBackpropFilter; see `convFilterGradStride1`).
  * - BatchMatMul: explicit transposes instead of the 10x slower transposeA/B flags.
+ * - LeakyRelu: `dy * step(x, alpha)` instead of tfjs's Greater + Select (slow loops on wasm).
  * - AvgPoolGrad, ResizeNearestNeighborGrad: the missing second-order gradients.
  * - GatherV2: one-hot contraction instead of the missing UnsortedSegmentSum.
  * - comparisons (the masks inside ReLU-type gradients): zero, so those differentiate again.
+ *
+ * Kernel fast paths (wasm only, same results up to float32 summation order): Identity
+ * without a copy, LeakyRelu as `x * step(x, alpha)`, Mean and Sum over middle axes as
+ * XNNPACK average pooling.
  */
 import * as tf from '@tensorflow/tfjs-core';
 
@@ -47,12 +54,80 @@ export function im2col(x: tf.Tensor4D, info: Conv2DInfo): tf.Tensor4D {
   return taps.length === 1 ? taps[0] : tf.concat(taps, 3);
 }
 
-/** dL/dW of a conv: im2col(x)^T @ dy, computed as (dy^T @ im2col(x))^T so no transpose flag is needed. */
+/**
+ * Plain products on wasm (REFERENCE section 9). tfjs-wasm runs `matMul(a, b)` as an XNNPACK
+ * fully-connected op whose "weights" are b: b is re-packed on every call and the product
+ * streams a's rows past it. So the fast orientation puts the long dimension on a's rows and
+ * keeps b narrow; a transpose flag, or a batch dimension, falls back to a naive loop.
+ */
+
+/** dL/dW of a stride-1 conv; see `convFilterGradStride1`. Other strides: im2col + one matMul. */
 function convFilterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, filterShape: number[], info: Conv2DInfo): tf.Tensor4D {
+  const stride1 = info.strideHeight === 1 && info.strideWidth === 1 && info.dilationHeight === 1 && info.dilationWidth === 1;
+  if (stride1) return convFilterGradStride1(x, dy, filterShape, info);
   const [kh, kw, ci, co] = filterShape;
   const cols = tf.reshape(im2col(x, info), [-1, kh * kw * ci]);
   const dyT = tf.transpose(tf.reshape(dy, [-1, co]));
   return tf.reshape(tf.transpose(tf.matMul(dyT, cols)), [kh, kw, ci, co]);
+}
+
+/**
+ * dL/dW[i, j, c, o] = sum over n, h, w of xp[n, h+i, w+j, c] dy[n, h, w, o], with xp the padded input.
+ *
+ * Written without im2col: instead of cutting KH*KW shifted windows out of xp (slices, and a
+ * channel concat, both slow on wasm), dy is shifted by zero-padding it to xp's size with the
+ * tap's offset, which is a fast kernel. With dy channel-major, the shifted copies stack into
+ * `A = [KH*KW*Co, N*Hp*Wp]` and one product `A @ xp[N*Hp*Wp, Ci]` gives every tap: long rows
+ * on the left, the narrow input on the right (the fast orientation). The price is that the
+ * products run over the padded grid (zeros included), 6% more work at 64x64, more at 4x4,
+ * where the layers are small. A kernel that covers the whole (unpadded) input, like the
+ * 4x4-valid conv to 1x1, and a 1x1 kernel, need no shifts: the product is with x itself.
+ */
+function convFilterGradStride1(x: tf.Tensor4D, dy: tf.Tensor4D, filterShape: number[], info: Conv2DInfo): tf.Tensor4D {
+  const [kh, kw, ci, co] = filterShape;
+  const [n, h, w] = x.shape;
+  const { top, bottom, left, right } = info.padInfo;
+  const unpadded = top === 0 && bottom === 0 && left === 0 && right === 0;
+  if (unpadded && ((kh === 1 && kw === 1) || (kh === h && kw === w))) {
+    // cols = x itself: [N*Ho*Wo, KH*KW*Ci]; dW = cols^T @ dy, computed with the longer side on
+    // the left. Channel-major copies come from 4-d transposes (2.5x faster than 2-d ones on wasm).
+    const rows = n * dy.shape[1] * dy.shape[2];
+    const k = kh * kw * ci;
+    const colsT = () => (kh === 1 ? tf.reshape(tf.transpose(x, [3, 0, 1, 2]), [ci, rows]) : tf.transpose(tf.reshape(x, [rows, k])));
+    if (k >= co) return tf.reshape(tf.matMul(colsT(), tf.reshape(dy, [rows, co])), [kh, kw, ci, co]);
+    const dyT = tf.reshape(tf.transpose(dy, [3, 0, 1, 2]), [co, rows]);
+    return tf.reshape(tf.transpose(tf.matMul(dyT, tf.reshape(x, [rows, k]))), [kh, kw, ci, co]);
+  }
+  const hp = h + top + bottom;
+  const wp = w + left + right;
+  const [, ho, wo] = dy.shape;
+  const xp = unpadded ? x : tf.pad(x, [[0, 0], [top, bottom], [left, right], [0, 0]]);
+  const dyT = tf.transpose(dy, [3, 0, 1, 2]); // [Co, N, Ho, Wo]
+  const shifted: tf.Tensor[] = [];
+  for (let i = 0; i < kh; i++) {
+    for (let j = 0; j < kw; j++) {
+      shifted.push(tf.pad(dyT, [[0, 0], [0, 0], [i, hp - ho - i], [j, wp - wo - j]]));
+    }
+  }
+  const a = tf.reshape(shifted.length === 1 ? shifted[0] : tf.concat(shifted, 0), [kh * kw * co, n * hp * wp]);
+  const taps = tf.matMul(a, tf.reshape(xp, [n * hp * wp, ci])); // [KH*KW*Co, Ci]
+  return tf.transpose(tf.reshape(taps, [kh, kw, co, ci]), [0, 1, 3, 2]) as tf.Tensor4D;
+}
+
+/**
+ * The kernel for the input gradient: flipped spatially, in/out channels swapped,
+ * `[KH, KW, Ci, Co] -> [KH, KW, Co, Ci]`. The flip is a product with the exchange matrix
+ * (exact: one 1 per row), because wasm's Reverse is a slow generic loop (~40 ms for 3x3x256x256).
+ */
+function flipFilter(filter: tf.Tensor4D): tf.Tensor4D {
+  const [kh, kw, ci, co] = filter.shape;
+  const taps = kh * kw;
+  const swapped = tf.transpose(filter, [0, 1, 3, 2]);
+  if (taps === 1) return swapped as tf.Tensor4D;
+  const exchange = new Float32Array(taps * taps);
+  for (let t = 0; t < taps; t++) exchange[t * taps + (taps - 1 - t)] = 1;
+  const flipped = tf.matMul(tf.tensor2d(exchange, [taps, taps]), tf.reshape(swapped, [taps, co * ci]));
+  return tf.reshape(flipped, [kh, kw, co, ci]);
 }
 
 /** dL/dx of a stride-1 conv: a forward conv of the re-padded dy with the flipped, channel-swapped kernel. */
@@ -64,8 +139,17 @@ function convInputGrad(dy: tf.Tensor4D, filter: tf.Tensor4D, xShape: number[], i
       [info.strideHeight, info.strideWidth],
       [[0, 0], [padInfo.top, padInfo.bottom], [padInfo.left, padInfo.right], [0, 0]]);
   }
-  const flipped = tf.transpose(tf.reverse(filter, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D;
-  if (kh === 1 && kw === 1 && padInfo.top === 0 && padInfo.left === 0) return tf.conv2d(dy, flipped, 1, 'valid');
+  const unpadded = padInfo.top === 0 && padInfo.bottom === 0 && padInfo.left === 0 && padInfo.right === 0;
+  const [n, h, w, ci] = xShape;
+  if (unpadded && kh === h && kw === w && kh * kw > 1) {
+    // The kernel covers the input (output 1x1): dx = dy @ W^T, computed as (W @ dy^T)^T with
+    // W's long side on the left; a padded conv would do KH*KW times the work on zeros.
+    const co = filter.shape[3];
+    const dxT = tf.matMul(tf.reshape(filter, [kh * kw * ci, co]), tf.transpose(tf.reshape(dy, [n, co])));
+    return tf.reshape(tf.transpose(dxT), [n, h, w, ci]);
+  }
+  const flipped = flipFilter(filter);
+  if (kh === 1 && kw === 1 && unpadded) return tf.conv2d(dy, flipped, 1, 'valid');
   const repadded = tf.pad(dy, [
     [0, 0], [kh - 1 - padInfo.top, kh - 1 - padInfo.bottom], [kw - 1 - padInfo.left, kw - 1 - padInfo.right], [0, 0],
   ]);
@@ -175,12 +259,139 @@ const zeroGradients: tf.GradConfig[] = comparisonKernels.map((kernelName) => ({
   gradFunc: (_dy, saved) => ({ a: () => tf.zerosLike(saved[0]), b: () => tf.zerosLike(saved[1]) }),
 }));
 
+/**
+ * Leaky ReLU: `dx = dy * step(x, alpha)` (1 where x > 0, alpha elsewhere, as tfjs's own rule).
+ * tfjs's version, `where(x > 0, dy, alpha dy)`, runs Greater and Select, branchy loops on
+ * wasm (~8 ms per 1M elements, 15x a multiply). Step's gradient is zero, so this differentiates again.
+ */
+const leakyReluGrad: tf.GradConfig = {
+  kernelName: tf.LeakyRelu,
+  inputsToSave: ['x'],
+  gradFunc: (dy, saved, attrs) => {
+    const [x] = saved;
+    const { alpha } = attrs as { alpha: number };
+    return { x: () => tf.mul(dy as tf.Tensor, tf.step(x, alpha)) };
+  },
+};
+
+// ---------------------------------------------------------------------------------------
+// Fast paths for wasm kernels that tfjs-wasm implements slowly. Each keeps the kernel's
+// contract (same outputs up to float32 summation order) and falls back to the original
+// kernel outside the cases it handles. Kernels are plain functions of tensor infos, so the
+// autodiff is unchanged: these change how fast an op runs, not what it computes.
+
+type KernelArgs = Parameters<tf.KernelFunc>[0];
+
+/** The parts of tfjs-wasm's backend these kernels use (as tfjs-wasm's own kernels do). */
+interface WasmBackend {
+  incRef(dataId: tf.DataId): void;
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  typedArrayFromHeap(t: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
+  disposeData(dataId: tf.DataId): boolean;
+}
+
+function wasmKernel(name: string): tf.KernelFunc {
+  const k = tf.getKernel(name, 'wasm');
+  if (!k) throw new Error(`wasm kernel ${name} is not registered`);
+  return k.kernelFunc;
+}
+
+/**
+ * Identity (what the engine runs to save a tensor for the backward pass, ~5,000 times per
+ * training iteration): tfjs-wasm copies the data; tensors are immutable, so sharing the buffer
+ * with a reference count (as Reshape does) is equivalent.
+ */
+function identityKernel(original: tf.KernelFunc): tf.KernelFunc {
+  return (args: KernelArgs) => {
+    const x = args.inputs.x!;
+    if (x.dtype === 'string') return original(args);
+    (args.backend as WasmBackend).incRef(x.dataId);
+    return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
+  };
+}
+
+/** Leaky ReLU as `x * step(x, alpha)`: bit-identical (x * 1, x * alpha), two vectorised kernels instead of a branchy loop. */
+function leakyReluKernel(original: tf.KernelFunc): tf.KernelFunc {
+  const step = wasmKernel(tf.Step);
+  const mul = wasmKernel(tf.Multiply);
+  return (args: KernelArgs) => {
+    const x = args.inputs.x!;
+    if (x.dtype !== 'float32') return original(args);
+    const backend = args.backend as WasmBackend;
+    const mask = step({ inputs: { x }, backend, attrs: { alpha: (args.attrs as { alpha: number }).alpha } }) as tf.TensorInfo;
+    const out = mul({ inputs: { a: x, b: mask }, backend }) as tf.TensorInfo;
+    backend.disposeData(mask.dataId);
+    return out;
+  };
+}
+
+/**
+ * Mean and Sum over a block of consecutive axes that is not the innermost one (NHWC: over
+ * H, W per sample and channel, as instance norm does; over N, H, W per channel, as a bias
+ * gradient does). tfjs-wasm transposes the reduced axes innermost and loops (~4 ms per 1M
+ * elements); the same reduction is XNNPACK's average pooling over `[A, B, 1, C] -> [A, 1, 1, C]`
+ * (~0.4 ms). A sum is the average times B (exact when B is a power of two).
+ */
+function reduceKernel(original: tf.KernelFunc, kind: 'mean' | 'sum'): tf.KernelFunc {
+  const avgPool = wasmKernel(tf.AvgPool);
+  const mul = wasmKernel(tf.Multiply);
+  return (args: KernelArgs) => {
+    const x = args.inputs.x!;
+    const { axis, keepDims } = args.attrs as { axis: number | number[]; keepDims: boolean };
+    if (x.dtype !== 'float32' || x.shape.length < 2) return original(args);
+    const axes = tf.util.parseAxisParam(axis, x.shape).sort((a, b) => a - b);
+    const first = axes[0];
+    const last = axes[axes.length - 1];
+    const contiguous = axes.every((a, i) => a === first + i);
+    if (!contiguous || last === x.shape.length - 1) return original(args);
+    const size = (from: number, to: number) => x.shape.slice(from, to).reduce((p, d) => p * d, 1);
+    const outer = size(0, first);
+    const reduced = size(first, last + 1);
+    const inner = size(last + 1, x.shape.length);
+    if (reduced < 2 || outer * reduced * inner < 4096) return original(args);
+    const backend = args.backend as WasmBackend;
+    const view: tf.TensorInfo = { dataId: x.dataId, shape: [outer, reduced, 1, inner], dtype: 'float32' };
+    let out = avgPool({ inputs: { x: view }, backend, attrs: { filterSize: [reduced, 1], strides: [1, 1], pad: 'valid' } }) as tf.TensorInfo;
+    if (kind === 'sum') {
+      const k = backend.makeOutput([], 'float32');
+      backend.typedArrayFromHeap(k)[0] = reduced;
+      const scaled = mul({ inputs: { a: out, b: k }, backend }) as tf.TensorInfo;
+      backend.disposeData(k.dataId);
+      backend.disposeData(out.dataId);
+      out = scaled;
+    }
+    out.shape = keepDims ? x.shape.map((d, i) => (axes.includes(i) ? 1 : d)) : x.shape.filter((_, i) => !axes.includes(i));
+    return out;
+  };
+}
+
+const wasmFastPaths: [string, (original: tf.KernelFunc) => tf.KernelFunc][] = [
+  [tf.Identity, identityKernel],
+  [tf.LeakyRelu, leakyReluKernel],
+  [tf.Mean, (k) => reduceKernel(k, 'mean')],
+  [tf.Sum, (k) => reduceKernel(k, 'sum')],
+];
+
+/** Replaces the wasm kernels above by their fast paths (no-op if the wasm backend is not loaded). */
+function registerWasmFastPaths(): void {
+  for (const [name, make] of wasmFastPaths) {
+    const k = tf.getKernel(name, 'wasm');
+    if (!k) continue;
+    tf.unregisterKernel(name, 'wasm');
+    tf.registerKernel({ ...k, kernelFunc: make(k.kernelFunc) });
+  }
+}
+
 let registered = false;
 
-/** Registers the gradients above (idempotent). Must run after `@tensorflow/tfjs` registered its own. */
+/**
+ * Registers the gradients above and the wasm fast paths (idempotent). Must run after
+ * `@tensorflow/tfjs` registered its own gradients and `@tensorflow/tfjs-backend-wasm` its kernels.
+ */
 export function registerGradients(): void {
   if (registered) return;
-  for (const g of [conv2dGrad, batchMatMulGrad, avgPoolGradGrad, resizeNearestGradGrad, gatherGrad]) tf.registerGradient(g);
+  for (const g of [conv2dGrad, batchMatMulGrad, avgPoolGradGrad, resizeNearestGradGrad, gatherGrad, leakyReluGrad]) tf.registerGradient(g);
   for (const g of zeroGradients) if (!tf.getGradient(g.kernelName)) tf.registerGradient(g);
+  registerWasmFastPaths();
   registered = true;
 }

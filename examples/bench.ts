@@ -19,10 +19,11 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { advance, backendNames, key, normal, split, useBackend, type BackendName } from '../dsl/index.ts';
+import { useThreadedWasm } from '../dsl/wasm-threads.ts';
 import { defaultTrain, small, type NetConfig } from '../stargan/config.ts';
 import { generator } from '../stargan/generator.ts';
 import { initTrainState, step, type Batch, type StarGANConfig, type TrainState } from '../stargan/step.ts';
@@ -42,6 +43,8 @@ of a batched forward of the EMA generator, and compares them with the PyTorch re
   --steps N        timed runs of each measurement (default 5)
   --warmup N       untimed runs first (default 1)
   --backend B      wasm | cpu (default wasm)
+  --threads N      wasm threads (default 2: the threaded build, dsl/wasm-threads.ts; 1: tfjs's
+                   single-threaded build, what useBackend('wasm') gives)
   --no-torch       skip the PyTorch reference
   --no-tsc         skip timing 'tsc --noEmit'
   --profile        per-kernel table (kernel, calls, total ms, % of iteration) of one iteration
@@ -58,7 +61,7 @@ const ceilingGflops = 48;
 
 interface Options {
   img: number; base: number; maxc: number; batch: number; domains: number; steps: number; warmup: number;
-  backend: BackendName; torch: boolean; tsc: boolean; profile: boolean; top: number;
+  backend: BackendName; threads: number; torch: boolean; tsc: boolean; profile: boolean; top: number;
 }
 
 function parse(): Options {
@@ -72,6 +75,7 @@ function parse(): Options {
       steps: { type: 'string', default: '5' },
       warmup: { type: 'string', default: '1' },
       backend: { type: 'string', default: 'wasm' },
+      threads: { type: 'string', default: '2' },
       'no-torch': { type: 'boolean', default: false },
       'no-tsc': { type: 'boolean', default: false },
       profile: { type: 'boolean', default: false },
@@ -83,7 +87,7 @@ function parse(): Options {
     console.log(usage);
     process.exit(0);
   }
-  const int = (name: 'img' | 'base' | 'maxc' | 'batch' | 'domains' | 'steps' | 'warmup' | 'top', min: number) => {
+  const int = (name: 'img' | 'base' | 'maxc' | 'batch' | 'domains' | 'steps' | 'warmup' | 'top' | 'threads', min: number) => {
     const v = Number(values[name]);
     if (!Number.isInteger(v) || v < min) throw new Error(`--${name} must be an integer >= ${min}, got '${values[name]}'`);
     return v;
@@ -93,7 +97,7 @@ function parse(): Options {
   }
   return {
     img: int('img', 16), base: int('base', 1), maxc: int('maxc', 1), batch: int('batch', 1), domains: int('domains', 2),
-    steps: int('steps', 1), warmup: int('warmup', 0), top: int('top', 1),
+    steps: int('steps', 1), warmup: int('warmup', 0), top: int('top', 1), threads: int('threads', 1),
     backend: values.backend as BackendName, torch: !values['no-torch'], tsc: !values['no-tsc'], profile: values.profile,
   };
 }
@@ -188,8 +192,9 @@ export class KernelProfiler {
         add(this.byKernel, name, ms, flops);
         if (this.detail) {
           const shapes = Object.entries(args.inputs).map(([k, v]) => `${k}[${v?.shape.join(',')}]`).join(' ');
-          const attrs = name === tf.BatchMatMul && args.attrs
-            ? ` tA=${String(args.attrs.transposeA)} tB=${String(args.attrs.transposeB)}` : '';
+          const a = args.attrs ?? {};
+          const attrs = name === tf.BatchMatMul ? ` tA=${String(a.transposeA)} tB=${String(a.transposeB)}`
+            : 'perm' in a ? ` perm=${String(a.perm)}` : 'axis' in a ? ` axis=${String(a.axis)}` : '';
           add(this.byShape, `${name} ${shapes}${attrs}`, ms, flops);
         }
         const bytes = tf.engine().state.numBytes;
@@ -283,14 +288,15 @@ function timeTsc(): number {
 
 async function main() {
   const o = parse();
-  await useBackend(o.backend);
+  const threads = o.backend === 'wasm' && o.threads > 1 ? await useThreadedWasm(o.threads) : (await useBackend(o.backend), 1);
   const net: NetConfig = { ...small, img: o.img, base: o.base, maxConv: o.maxc, domains: o.domains };
   const cfg: StarGANConfig = { net, train: defaultTrain };
   const fw = forwardFlops(net, o.batch);
   const iterFlops = iterationFlops(net, o.batch);
-  console.log(`config: img ${o.img} base ${o.base} maxc ${o.maxc} batch ${o.batch} domains ${o.domains}; backend ${tf.getBackend()}`);
-  console.log(`forward GFLOP (batch ${o.batch}): G ${(fw.G / 1e9).toFixed(2)}  D ${(fw.D / 1e9).toFixed(2)}  E ${(fw.E / 1e9).toFixed(2)}  F ${(fw.F / 1e9).toFixed(3)}`);
-  console.log(`training iteration: ${(iterFlops / 1e9).toFixed(1)} GFLOP (24 F_D + 16 F_G + 17 F_E + 5 F_F; see examples/bench.ts)`);
+  console.log(`config: img ${o.img} base ${o.base} maxc ${o.maxc} batch ${o.batch} domains ${o.domains}; backend ${tf.getBackend()}, ${threads} thread${threads > 1 ? 's' : ''}`);
+  const g3 = (f: number) => (f / 1e9).toPrecision(3);
+  console.log(`forward GFLOP (batch ${o.batch}): G ${g3(fw.G)}  D ${g3(fw.D)}  E ${g3(fw.E)}  F ${g3(fw.F)}`);
+  console.log(`training iteration: ${g3(iterFlops)} GFLOP (24 F_D + 16 F_G + 17 F_E + 5 F_F; see examples/bench.ts)`);
 
   let state: TrainState = initTrainState(key(0), cfg);
   const train = (s: TrainState, b: Batch) => step(cfg, s, b);
@@ -317,7 +323,9 @@ async function main() {
   const s = normal(key(3), [o.batch, net.styleDim] as const);
   const gForward = () => {
     const t0 = performance.now();
-    tf.tidy(() => generator(state.ema.generator, x.x, s).dataSync());
+    tf.tidy(() => {
+      generator(state.ema.generator, x.x, s).dataSync();
+    });
     return performance.now() - t0;
   };
   for (let i = 0; i < Math.max(1, o.warmup); i++) gForward();
@@ -341,7 +349,7 @@ async function main() {
     console.log(`${label.padEnd(20)} ${sec.toFixed(3).padStart(8)} s   ${(o.batch / sec).toFixed(2).padStart(7)} images/s   ${
       gflops.toFixed(1).padStart(6)} GFLOP/s   ${(100 * gflops / ceilingGflops).toFixed(1).padStart(5)}% of the 2-core wasm ceiling (${ceilingGflops} GFLOP/s)`);
   };
-  console.log(`\nours (${tf.getBackend()}, median of ${o.steps}; iterations: ${iterMs.map((m) => (m / 1000).toFixed(2)).join(' ')} s)`);
+  console.log(`\nours (${tf.getBackend()}, ${threads} thread${threads > 1 ? 's' : ''}, median of ${o.steps}; iterations: ${iterMs.map((m) => (m / 1000).toFixed(2)).join(' ')} s)`);
   fmt('train_iteration', iterS, iterFlops);
   fmt('g_forward', gS, fw.G);
   const heap = wasmHeapBytes();
@@ -356,6 +364,10 @@ async function main() {
       kernelMs.toFixed(0)} ms in kernels, ${(profMs - kernelMs).toFixed(0)} ms outside kernels (tape, tidy, dispose, JS); ${
       (executed / 1e9).toFixed(1)} GFLOP executed in Conv2D/BatchMatMul`);
     console.log(table(rows, profMs, rows.length, 28));
+    const slowInput = prof.byKernel.get(tf.Conv2DBackpropInput)?.calls ?? 0;
+    const flagged = [...prof.byShape.entries()].filter(([k]) => k.startsWith(tf.BatchMatMul) && /tA=true|tB=true/.test(k))
+      .reduce((a, [, st]) => a + st.calls, 0);
+    console.log(`slow paths: Conv2DBackpropInput ${slowInput} calls, BatchMatMul with a transpose flag ${flagged} calls`);
     console.log(`\ntop ${o.top} kernel calls by input shapes:`);
     console.log(table([...prof.byShape.entries()], profMs, o.top, 96));
   }
@@ -377,4 +389,4 @@ async function main() {
   if (!fs.existsSync(path.join(root, 'package.json'))) throw new Error('project root not found');
 }
 
-await main();
+if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) await main();

@@ -32,7 +32,7 @@ Training: --batch N (8) --iters N (total iterations, 10000) --lr X (1e-4) --f-lr
           --no-augment (no random resized crop / flip)
 Output:   --out DIR (runs/<dataset>-img<N>-<date>-<time>) --sample-every N (500) --ckpt-every N (500) --log-every N (10)
           --resume (continue the run in --out from its checkpoint, exactly)
-Other:    --backend wasm|cpu (wasm) --vendors google,twitter --help
+Other:    --backend wasm|cpu (wasm) --threads N (wasm threads, 1; 2 pays off from img 64 / base 32) --vendors google,twitter --help
 CelebA:   --attrs A,B (Male) --test-size N (images held out for samples, 2000)
 
 In --out: checkpoint.safetensors, losses.jsonl, losses.png, samples/<iteration>_{cycle,latent,reference,interpolation}.png.
@@ -250,7 +250,7 @@ function lossSummary(l: Record<string, number | undefined>): string {
 async function main(): Promise<void> {
   const { values } = parseFlags(flags, usage);
   const o = options(values);
-  const backend = await backendFrom(values.backend);
+  const backend = await backendFrom(values.backend, values.threads);
   const { train: ds, samples } = openDatasets(o);
   checkDomains(ds);
   const net = { ...o.net, domains: ds.domains.length };

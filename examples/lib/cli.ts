@@ -3,7 +3,8 @@
  * parsing that names the flag, and the backend flag.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { backendNames, useBackend, type BackendName } from '../../dsl/index.ts';
+import { backendNames, useBackend } from '../../dsl/index.ts';
+import { useThreadedWasm } from '../../dsl/wasm-threads.ts';
 
 /** A user-facing error: printed as one line, exit code 2 for usage, 1 otherwise. */
 export class UserError extends Error {
@@ -61,9 +62,16 @@ export function choiceFlag<C extends string>(name: string, value: string | undef
   return value as C;
 }
 
-export const backendFlag = { backend: { type: 'string' } } as const;
+export const backendFlag = { backend: { type: 'string' }, threads: { type: 'string' } } as const;
 
-/** Selects the backend named by --backend (default wasm). */
-export async function backendFrom(value: string | undefined): Promise<BackendName> {
-  return useBackend(choiceFlag('backend', value, backendNames, 'wasm'));
+/**
+ * Selects the backend named by --backend (default wasm). On wasm, --threads > 1 uses the
+ * threaded build (dsl/wasm-threads.ts), whose results are bit-identical. Default 1: at small
+ * widths thread synchronisation costs more than it saves (see docs/PERFORMANCE.md).
+ */
+export async function backendFrom(value: string | undefined, threadsFlag?: string): Promise<string> {
+  const name = choiceFlag('backend', value, backendNames, 'wasm');
+  const threads = intFlag('threads', threadsFlag, 1, 1, 64);
+  if (name === 'wasm' && threads > 1) return `wasm, ${await useThreadedWasm(threads)} threads`;
+  return useBackend(name);
 }
