@@ -10,7 +10,7 @@
  */
 import { match } from 'ts-pattern';
 import {
-  add, bceWithLogits, gradInput, meanAbsDiff, meanSumSquares, scale, sub, typed,
+  add, bceWithLogits, meanAbsDiff, meanSumSquares, scale, sub, typed,
   type Labels, type Scalar, type Tensor,
 } from '../dsl/index.ts';
 import * as tf from '@tensorflow/tfjs-core';
@@ -18,7 +18,7 @@ import type { TrainConfig } from './config.ts';
 import { discriminator, type DiscriminatorParams } from './discriminator.ts';
 import { generator } from './generator.ts';
 import { mappingNetwork } from './mapping.ts';
-import type { EmaNets, Nets } from './nets.ts';
+import type { EmaNets } from './nets.ts';
 import { styleEncoder } from './style-encoder.ts';
 
 type Images<N extends number> = Tensor<[N, 3, number, number]>;
@@ -39,19 +39,25 @@ export function targetStyle<N extends number>(nets: EmaNets, src: StyleSource<N>
 export interface DLossParts { readonly real: Scalar; readonly fake: Scalar; readonly reg: Scalar }
 export interface GLossParts { readonly adv: Scalar; readonly sty: Scalar; readonly ds: Scalar; readonly cyc: Scalar }
 
-/** R1 on reals: 0.5 * mean over the batch of the squared norm of d(sum of logits)/dx. */
-export function r1Penalty<N extends number>(d: DiscriminatorParams, x: Images<N>, y: Labels<N>): Scalar {
-  const gx = gradInput((xi: Images<N>) => typed<[]>(tf.sum(discriminator(d, xi, y))))(x);
-  return scale(meanSumSquares(gx), 0.5);
+/**
+ * D's logits on reals and R1 = 0.5 * mean_n sum_pixels (d sum D(x, y) / dx)^2, from ONE forward
+ * of D: the logits are the value, and the gradient with dy = ones is d(sum of logits)/dx (double
+ * backprop: the outer gradient differentiates through it).
+ */
+export function realLogitsAndR1<N extends number>(d: DiscriminatorParams, x: Images<N>, y: Labels<N>): { logits: Tensor<[N]>; r1: Scalar } {
+  const { value, grad } = tf.valueAndGrad((xi: tf.Tensor) => discriminator(d, typed<[N, 3, number, number]>(xi), y) as tf.Tensor)(x, tf.ones([x.shape[0]!]));
+  return { logits: typed(value), r1: scale(meanSumSquares(typed<[N, 3, number, number]>(grad)), 0.5) };
 }
 
-/** The D objective as a function of D's parameters (G, F, E fixed). */
+/**
+ * The D objective as a function of D's parameters. `xFake` = G(x, s~) is computed by the caller
+ * outside the differentiated function (the official `torch.no_grad()`): G stays off D's tape.
+ */
 export function discriminatorLoss<N extends number>(
-  d: DiscriminatorParams, nets: Nets, x: Images<N>, y: Labels<N>, yTrg: Labels<N>, src: StyleSource<N>, t: TrainConfig,
+  d: DiscriminatorParams, x: Images<N>, y: Labels<N>, xFake: Images<N>, yTrg: Labels<N>, t: TrainConfig,
 ): { loss: Scalar; parts: DLossParts } {
-  const real = bceWithLogits(discriminator(d, x, y), 1);
-  const reg = r1Penalty(d, x, y);
-  const xFake = generator(nets.generator, x, targetStyle(nets, src, yTrg));
+  const { logits, r1: reg } = realLogitsAndR1(d, x, y);
+  const real = bceWithLogits(logits, 1);
   const fake = bceWithLogits(discriminator(d, xFake, yTrg), 0);
   return { loss: add(add(real, fake), scale(reg, t.lambdaReg)), parts: { real, fake, reg } };
 }

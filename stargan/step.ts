@@ -101,9 +101,10 @@ function sources<N extends number>(b: Batch<N>, g: Guidance): [StyleSource<N>, S
 /** The D objective's value, parts and gradient w.r.t. D's parameters. */
 export function dGrads(cfg: StarGANConfig, s: TrainState, b: Batch, g: Guidance) {
   const [src] = sources(b, g);
+  const xFake = generator(s.nets.generator, b.x, targetStyle(s.nets, src, b.yTrg)); // no_grad: outside D's tape
   let parts!: DLossParts;
   const { value, grads } = valueAndGrad((d: DiscriminatorParams) => {
-    const r = discriminatorLoss(d, s.nets, b.x, b.y, b.yTrg, src, cfg.train);
+    const r = discriminatorLoss(d, b.x, b.y, xFake, b.yTrg, cfg.train);
     parts = keepParams(r.parts); // computed inside the gradient's own tidy; the fold frees them when replaced
     return r.loss;
   })(s.nets.discriminator);
