@@ -24,7 +24,8 @@ export interface SafetensorsFile {
 
 const bytesPer: Record<DType, number> = { F32: 4, F64: 8, F16: 2, BF16: 2, I32: 4, I64: 8, U8: 1, I8: 1, BOOL: 1 };
 
-function halfToFloat(h: number): number {
+/** IEEE half-precision bits to a number (also used by the torch.save reader). */
+export function halfToFloat(h: number): number {
   const s = h & 0x8000 ? -1 : 1;
   const e = (h >> 10) & 0x1f;
   const f = h & 0x3ff;
@@ -41,7 +42,15 @@ function decode(dtype: DType, bytes: Uint8Array, count: number): Float32Array | 
     case 'F16': { const out = new Float32Array(count); for (let i = 0; i < count; i++) out[i] = halfToFloat(dv.getUint16(2 * i, true)); return out; }
     case 'BF16': { const out = new Float32Array(count); const u = new Uint32Array(out.buffer); for (let i = 0; i < count; i++) u[i] = dv.getUint16(2 * i, true) << 16; return out; }
     case 'I32': { const out = new Int32Array(count); for (let i = 0; i < count; i++) out[i] = dv.getInt32(4 * i, true); return out; }
-    case 'I64': { const out = new Int32Array(count); for (let i = 0; i < count; i++) out[i] = Number(dv.getBigInt64(8 * i, true)); return out; }
+    case 'I64': {
+      const out = new Int32Array(count);
+      for (let i = 0; i < count; i++) {
+        const v = dv.getBigInt64(8 * i, true);
+        if (v > 2147483647n || v < -2147483648n) throw new RangeError(`int64 value ${v} does not fit int32`);
+        out[i] = Number(v);
+      }
+      return out;
+    }
     case 'U8': case 'BOOL': { const out = new Int32Array(count); for (let i = 0; i < count; i++) out[i] = dv.getUint8(i); return out; }
     case 'I8': { const out = new Int32Array(count); for (let i = 0; i < count; i++) out[i] = dv.getInt8(i); return out; }
   }
@@ -71,7 +80,12 @@ export function parseSafetensors(buf: Uint8Array, source: string): SafetensorsFi
     const [begin, end] = offsets;
     if (end - begin !== count * bytesPer[dtype]) fail(`tensor '${name}' has ${end - begin} bytes for shape [${shape}] of ${dtype}`);
     if (dataStart + end > buf.byteLength) fail(`tensor '${name}' ends past the end of the file (truncated?)`);
-    const data = decode(dtype, buf.subarray(dataStart + begin, dataStart + end), count);
+    let data: Float32Array | Int32Array;
+    try {
+      data = decode(dtype, buf.subarray(dataStart + begin, dataStart + end), count);
+    } catch (e) {
+      return fail(`tensor '${name}': ${(e as Error).message}`);
+    }
     tensors.set(name, { dtype: data instanceof Float32Array ? 'F32' : 'I32', shape, data });
   }
   return { tensors, metadata };

@@ -26,7 +26,7 @@
  */
 import * as zlib from 'node:zlib';
 import { readFileOrFail } from './files.ts';
-import type { Entry } from './safetensors.ts';
+import { halfToFloat, type Entry } from './safetensors.ts';
 
 /** Reads a checkpoint file; errors name the file. */
 export function readTorchCheckpoint(file: string): unknown {
@@ -162,15 +162,6 @@ function elementReader(dtype: TorchDType, bytes: Uint8Array, little: boolean, ke
     case 'int8': return (i) => dv.getInt8(i);
     case 'uint8': case 'bool': return (i) => dv.getUint8(i);
   }
-}
-
-function halfToFloat(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const f = h & 0x3ff;
-  if (e === 0) return s * 2 ** -14 * (f / 1024);
-  if (e === 31) return f ? NaN : s * Infinity;
-  return s * 2 ** (e - 15) * (1 + f / 1024);
 }
 
 const bf16Scratch = new DataView(new ArrayBuffer(4));

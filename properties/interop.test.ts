@@ -7,6 +7,7 @@
  *   and give our outputs (live PyTorch; skipped with a reason when `/usr/bin/python3 -c "import torch"` fails).
  * Fixtures come from properties/fixtures/interop/make_fixtures.py.
  */
+import { errorOf } from './lib/errors.ts';
 import './lib/setup.ts';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -46,19 +47,6 @@ function relErr(ours: ArrayLike<number>, ref: ArrayLike<number>): number {
   return norm(Array.from(ours, (v, i) => v - ref[i])) / Math.max(norm(ref), Number.MIN_VALUE);
 }
 
-/** The error thrown by `fn`, checked to be a one-line Error starting with `source: `. */
-function errorOf(fn: () => unknown, source: string): string {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (e) {
-    caught = e;
-  }
-  assert.ok(caught instanceof Error, 'expected an Error');
-  assert.ok(caught.message.startsWith(`${source}: `), `message should start with the file name: ${caught.message}`);
-  assert.doesNotMatch(caught.message, /\n/, 'one line');
-  return caught.message;
-}
 
 /** Inputs of an io file as typed tensors: x (N,3,H,W) from NCHW data, y labels, z latents. */
 function inputs(io: Map<string, Entry>) {

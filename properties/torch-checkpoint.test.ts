@@ -5,6 +5,7 @@
  * with a one-line error naming the file, anything that is not a tensor / state_dict checkpoint.
  * Fixtures come from properties/fixtures/torch/make_fixtures.py; only the last test needs PyTorch.
  */
+import { errorOf } from './lib/errors.ts';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -36,20 +37,6 @@ function assertSameEntries(got: Map<string, Entry>, want: Map<string, Entry>, la
   }
 }
 
-/** The error thrown by `fn`, checked to be a one-line Error starting with `source: `. */
-function errorOf(fn: () => unknown, source: string): string {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (e) {
-    caught = e;
-  }
-  assert.ok(caught instanceof Error, 'expected an Error');
-  const msg = caught.message;
-  assert.ok(msg.startsWith(`${source}: `), `message should start with the file name: ${msg}`);
-  assert.doesNotMatch(msg, /\n/, 'one line');
-  return msg;
-}
 
 // ---------------------------------------------------------------------------------------------------------
 // Hand-built pickles and zips, for cases torch.save cannot produce
