@@ -12,6 +12,10 @@ function model<N extends number>(p: Params, x: Tensor<[N, 3, 4, 4]>): Tensor<[N,
   return linear(flatten(h), p.fc); // (N, 10); with fc: LinearParams<10, 8> this is a compile error
 }
 
+if (process.argv.includes('--help') || process.argv.includes('-h')) {
+  console.log('usage: npx tsx examples/typed-model.ts\n\nThe README\'s typed model: one gradient and one Adam step on random data; prints the loss before and after.');
+  process.exit(0);
+}
 await useBackend('wasm');
 const [kp, kx, ky] = split(key(0), 3);
 const params = init(kp);
