@@ -4,7 +4,6 @@
  * types each link); these add the shapes of residual sums and domain-indexed heads.
  */
 import { flow } from 'fp-ts/lib/function.js';
-import * as tf from '@tensorflow/tfjs-core';
 import { add, scale, selectHead, stack } from './ops.ts';
 import type { Shape } from './shape.ts';
 import { typed, type Labels, type Tensor } from './tensor.ts';
@@ -23,11 +22,6 @@ export function residual<In, S extends Shape>(shortcut: Layer<In, Tensor<S>>, br
   return (x) => scale(add(shortcut(x), branch(x)), Math.SQRT1_2);
 }
 
-/** Applies a layer once per element of a list of parameter records, threading the activation (encoder/decoder stacks). */
-export function chain<P, T>(params: readonly P[], layer: (p: P, x: T) => T): Layer<T, T> {
-  return (x) => params.reduce((h, p) => layer(p, h), x);
-}
-
 /**
  * Per-domain heads: runs every head on the shared features and keeps, for each sample,
  * the output of its domain, by one-hot contraction (no gather, so differentiable on wasm).
@@ -37,11 +31,6 @@ export function domainHeads<N extends number, I extends number, F extends number
   heads: readonly Layer<Tensor<[N, I]>, Tensor<[N, F]>>[],
 ): (h: Tensor<[N, I]>, y: Labels<N>) => Tensor<[N, F]> {
   return (h, y) => selectHead(typed<[number, N, F]>(stack(heads.map((head) => head(h)))), y);
-}
-
-/** Runs `f` and frees every intermediate tensor, keeping what it returns (tf.tidy, typed). */
-export function scoped<T extends tf.TensorContainer>(f: () => T): T {
-  return tf.tidy(f);
 }
 
 /**

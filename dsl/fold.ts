@@ -13,19 +13,3 @@ export function advance<S, B>(step: (state: S, batch: B) => S, state: S, batch: 
   disposeReplaced(state, next);
   return next;
 }
-
-/** Folds `step` over batches, freeing replaced state as it goes. `onStep` sees each new state. */
-export function foldSteps<S, B>(
-  step: (state: S, batch: B) => S,
-  init: S,
-  batches: Iterable<B>,
-  onStep?: (state: S, index: number) => void,
-): S {
-  let state = init;
-  let i = 0;
-  for (const batch of batches) {
-    state = advance(step, state, batch);
-    onStep?.(state, i++);
-  }
-  return state;
-}

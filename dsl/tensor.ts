@@ -80,14 +80,6 @@ export function zeros<S extends Shape>(shape: S, role: Role = 'plain'): Tensor<S
   return tf.zeros(p ? p.map((axis) => shape[axis]) : [...shape]) as Tensor<S>;
 }
 
-/** Asserts at run time that `t` has the logical shape `expected` (`-1` matches any size). */
-export function assertShape<S extends Shape>(t: tf.Tensor, expected: S, role: Role, what: string): Tensor<S> {
-  const actual = logicalShape(t, role);
-  const ok = actual.length === expected.length && expected.every((d, i) => d === -1 || d === actual[i]);
-  if (!ok) throw new Error(`${what}: expected shape [${expected.join(', ')}], got [${actual.join(', ')}]`);
-  return t as Tensor<S>;
-}
-
 /** Casts a tfjs result to a typed tensor. Used inside ops, where the shape rule is stated by the signature. */
 export function typed<S extends Shape>(t: tf.Tensor): Tensor<S> {
   return t as Tensor<S>;

@@ -12,6 +12,7 @@ import { backend } from './lib/setup.ts';
 import { awayFromZero, gradCheck, weightedSum } from './lib/fd.ts';
 import * as ops from '../dsl/ops.ts';
 import type { Tensor } from '../dsl/tensor.ts';
+import { gradInput } from '../dsl/grad.ts';
 
 const T = (t: tf.Tensor) => t as Tensor<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 const runs = { numRuns: 6, seed: 20261123, includeErrorInReport: true };
@@ -76,13 +77,15 @@ test('activations: leaky ReLU, ReLU, tanh', () => {
   }), runs);
 });
 
-test('avgpool2, up2, concat, flatten, modulate: gradients', () => {
+test('avgpool2, up2, concat, flatten, per-sample scaling, modulate: gradients', () => {
   fc.assert(fc.property(size, ({ n, ci, co, hw, seed }) => {
     expectGrad('avgPool2', ([t]) => weightedSum(ops.avgPool2(T(t)), seed), [rand([n, hw, hw, ci], seed)], seed);
     expectGrad('up2', ([t]) => weightedSum(ops.up2(T(t)), seed), [rand([n, hw, hw, ci], seed)], seed);
     expectGrad('concat', ([a, b]) => weightedSum(ops.concatChannels(T(a), T(b)), seed),
       [rand([n, hw, hw, ci], seed), rand([n, hw, hw, co], seed + 1)], seed);
     expectGrad('flatten', ([t]) => weightedSum(ops.flatten(T(t)), seed), [rand([n, hw, hw, ci], seed)], seed);
+    expectGrad('scaleSamples', ([x, v]) => weightedSum(ops.scaleSamples(T(x), T(v)), seed),
+      [rand([n, hw, hw, ci], seed), rand([n], seed + 1)], seed);
     expectGrad('modulate', ([x, g, b]) => weightedSum(ops.modulate(T(x), T(g), T(b)), seed),
       [rand([n, hw, hw, ci], seed), rand([n, ci], seed + 1), rand([n, ci], seed + 2)], seed);
   }), runs);
@@ -121,7 +124,7 @@ test('matMul with transpose flags uses plain products and stays exact', () => {
 /** R1-like: the gradient w.r.t. parameters of 0.5 * sum (d net / d x)^2. */
 function r1(net: (x: tf.Tensor, ps: tf.Tensor[]) => tf.Tensor, x: tf.Tensor, seed: number) {
   return (ps: tf.Tensor[]): tf.Scalar => {
-    const gx = tf.grad((xi: tf.Tensor) => weightedSum(net(xi, ps), seed))(x);
+    const gx = gradInput((xi: Tensor) => T(weightedSum(net(xi, ps), seed)))(T(x));
     return tf.mul(tf.sum(tf.square(gx)), 0.5) as tf.Scalar;
   };
 }
