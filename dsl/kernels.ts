@@ -106,18 +106,57 @@ function convFilterGradStride1(x: tf.Tensor4D, dy: tf.Tensor4D, filterShape: num
 
 /**
  * The kernel for the input gradient: flipped spatially, in/out channels swapped,
- * `[KH, KW, Ci, Co] -> [KH, KW, Co, Ci]`. The flip is a product with the exchange matrix
- * (exact: one 1 per row), because wasm's Reverse is a slow generic loop (~40 ms for 3x3x256x256).
+ * `[KH, KW, Ci, Co] -> [KH, KW, Co, Ci]`. The flip reverses the taps, a block copy on wasm
+ * (the Reverse fast path below).
  */
 function flipFilter(filter: tf.Tensor4D): tf.Tensor4D {
-  const [kh, kw, ci, co] = filter.shape;
-  const taps = kh * kw;
-  const swapped = tf.transpose(filter, [0, 1, 3, 2]);
-  if (taps === 1) return swapped as tf.Tensor4D;
-  const exchange = new Float32Array(taps * taps);
-  for (let t = 0; t < taps; t++) exchange[t * taps + (taps - 1 - t)] = 1;
-  const flipped = tf.matMul(tf.tensor2d(exchange, [taps, taps]), tf.reshape(swapped, [taps, co * ci]));
-  return tf.reshape(flipped, [kh, kw, co, ci]);
+  const [kh, kw] = filter.shape;
+  const swapped = tf.transpose(filter, [0, 1, 3, 2]) as tf.Tensor4D;
+  return kh * kw === 1 ? swapped : tf.reverse(swapped, [0, 1]);
+}
+
+/** What `flippedFilter` reads of the engine's state (tfjs-core 4.22 `EngineState`). */
+interface EngineState {
+  activeTape: object | null;
+  gradientDepth: number;
+  kernelDepth: number;
+  tensorInfo: WeakMap<tf.DataId, unknown>;
+}
+const engineState = () => (tf.engine() as unknown as { state: EngineState }).state;
+
+/** Flipped kernels by the kernel's buffer, with the tape they were recorded on (null: none). */
+const flipCache = new Map<tf.DataId, { tape: object | null; flipped: tf.Tensor4D }>();
+
+/**
+ * `flipFilter`, computed once per kernel buffer and gradient tape. A conv weight is
+ * back-propagated through 2-4 times per training sub-step (real and fake images, R1, the
+ * cycle); reusing one flipped tensor also lets tfjs-wasm reuse the XNNPACK operator it packed
+ * for it (its operator cache is keyed by the filter's buffer), which is most of the saving.
+ *
+ * A flip made while a tape records is reused only on that same tape (a second-order gradient
+ * then still flows through it to the kernel); one made with no tape recording only where none
+ * records. Entries whose kernel buffer was freed are disposed on the next miss.
+ */
+function flippedFilter(filter: tf.Tensor4D): tf.Tensor4D {
+  const st = engineState();
+  const tape = st.gradientDepth > 0 && st.kernelDepth === 0 ? st.activeTape : null;
+  const hit = flipCache.get(filter.dataId);
+  if (hit && hit.tape === tape && !hit.flipped.isDisposed) return hit.flipped;
+  for (const [id, e] of flipCache) {
+    if (id === filter.dataId || !st.tensorInfo.has(id)) {
+      e.flipped.dispose();
+      flipCache.delete(id);
+    }
+  }
+  const flipped = tf.keep(flipFilter(filter));
+  flipCache.set(filter.dataId, { tape, flipped });
+  return flipped;
+}
+
+/** Frees the cached flipped kernels (they are also freed as their kernels are). */
+export function clearFlipCache(): void {
+  for (const e of flipCache.values()) e.flipped.dispose();
+  flipCache.clear();
 }
 
 /** dL/dx of a stride-1 conv: a forward conv of the re-padded dy with the flipped, channel-swapped kernel. */
@@ -138,7 +177,7 @@ function convInputGrad(dy: tf.Tensor4D, filter: tf.Tensor4D, xShape: number[], i
     const dxT = tf.matMul(tf.reshape(filter, [kh * kw * ci, co]), tf.transpose(tf.reshape(dy, [n, co])));
     return tf.reshape(tf.transpose(dxT), [n, h, w, ci]);
   }
-  const flipped = flipFilter(filter);
+  const flipped = flippedFilter(filter);
   if (kh === 1 && kw === 1 && unpadded) return tf.conv2d(dy, flipped, 1, 'valid');
   const repadded = tf.pad(dy, [
     [0, 0], [kh - 1 - padInfo.top, kh - 1 - padInfo.bottom], [kw - 1 - padInfo.left, kw - 1 - padInfo.right], [0, 0],
@@ -355,11 +394,39 @@ function reduceKernel(original: tf.KernelFunc, kind: 'mean' | 'sum'): tf.KernelF
   };
 }
 
+/**
+ * Reverse over leading axes (the kernel flip of the conv input gradient, and its own
+ * gradient): tfjs-wasm's Reverse is a generic per-element loop (~40 ms for 3x3x256x256);
+ * reversing the first k axes of a row-major tensor reverses the order of contiguous blocks,
+ * so it is prod(shape[:k]) block copies.
+ */
+function reverseKernel(original: tf.KernelFunc): tf.KernelFunc {
+  return (args: KernelArgs) => {
+    const x = args.inputs.x!;
+    const dims = tf.util.parseAxisParam((args.attrs as { dims: number | number[] }).dims, x.shape)
+      .filter((a) => x.shape[a] > 1).sort((a, b) => a - b);
+    const last = dims[dims.length - 1];
+    // Handled: every axis up to the last reversed one is reversed or of size 1.
+    if (x.dtype !== 'float32' || dims.length === 0 || !x.shape.slice(0, last + 1).every((d, a) => d === 1 || dims.includes(a))) {
+      return original(args);
+    }
+    const blocks = x.shape.slice(0, last + 1).reduce((p, d) => p * d, 1);
+    const inner = x.shape.slice(last + 1).reduce((p, d) => p * d, 1);
+    const backend = args.backend as WasmBackend;
+    const out = backend.makeOutput([...x.shape], x.dtype);
+    const src = backend.typedArrayFromHeap(x); // after makeOutput: a growing heap detaches old views
+    const dst = backend.typedArrayFromHeap(out);
+    for (let b = 0; b < blocks; b++) dst.set(src.subarray((blocks - 1 - b) * inner, (blocks - b) * inner), b * inner);
+    return out;
+  };
+}
+
 const wasmFastPaths: [string, (original: tf.KernelFunc) => tf.KernelFunc][] = [
   [tf.Identity, identityKernel],
   [tf.LeakyRelu, leakyReluKernel],
   [tf.Mean, (k) => reduceKernel(k, 'mean')],
   [tf.Sum, (k) => reduceKernel(k, 'sum')],
+  [tf.Reverse, reverseKernel],
 ];
 
 /** Replaces the wasm kernels above by their fast paths (no-op if the wasm backend is not loaded). */
