@@ -6,6 +6,10 @@
  *   out      = (residual + shortcut) / sqrt(2)   when `useShortcut`
  *            = residual                          otherwise
  *
+ * The shortcut applies its 1x1 conv before upsampling: nearest upsampling copies pixels and
+ * the conv acts per pixel, so the output is bit-identical to the official order while the
+ * conv runs on a quarter of the pixels, forward and backward (docs/PERFORMANCE.md).
+ *
  * The official code hides the second case behind `w_hpf > 0` (the high-pass path then
  * carries the skip information); here it is the explicit `useShortcut` flag. The conv1x1
  * weights exist either way, as in the official state_dict.
@@ -74,5 +78,5 @@ export function adainResBlkUp<N extends number, Ci extends number, Co extends nu
 ): Map4<N, Co, Double<H>, Double<W>> {
   const h = conv2d(upsample(leakyRelu(adaIN(p.norm1, x, s))), p.conv1);
   const res = conv2d(leakyRelu(adaIN(p.norm2, h, s)), p.conv2);
-  return merge(res, () => learnedShortcut(p, upsample(x)), useShortcut);
+  return merge(res, () => upsample(learnedShortcut(p, x)), useShortcut);
 }

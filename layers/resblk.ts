@@ -5,6 +5,10 @@
  *   residual = [IN affine] -> lrelu -> conv3x3 din->din -> [avgpool2] -> [IN affine] -> lrelu -> conv3x3 din->dout
  *   out      = (shortcut + residual) / sqrt(2)          (unit variance)
  *
+ * The shortcut pools before its 1x1 conv: the two commute (both linear, the conv acts per
+ * pixel), and the conv then runs on a quarter of the pixels, forward and backward
+ * (docs/PERFORMANCE.md). The official order gives the same values up to float rounding.
+ *
  * Whether it normalises or has a learned shortcut is read from its parameters (norm1 /
  * conv1x1 present), so a loaded checkpoint fully determines the block.
  */
@@ -73,7 +77,7 @@ export function resBlkDown<N extends number, Ci extends number, Co extends numbe
   p: ResBlkParams<Ci, Co>, x: Map4<N, NoInfer<Ci>, H, W> & Poolable<H, W>,
 ): Map4<N, Co, Half<H>, Half<W>> {
   return residual<Map4<N, Ci, H, W>, [N, Co, Half<H>, Half<W>]>(
-    (t) => pool(shortcut(p, t)),
+    (t) => shortcut(p, pool(t)),
     (t) => conv2d(leakyRelu(maybeNorm(pool(conv2d(leakyRelu(maybeNorm(t, p.norm1)), p.conv1)), p.norm2)), p.conv2),
   )(x);
 }
