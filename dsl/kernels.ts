@@ -6,8 +6,8 @@
  * gradients of gradients (R1, WGAN-GP) follow automatically:
  * - Conv2D: input gradient = forward conv of the padded upstream gradient with the
  *   kernel flipped and its channels swapped (10x faster than Conv2DBackpropInput);
- *   weight gradient = one plain matMul of shifted copies of dy with the padded input
- *   (wasm has no Conv2DBackpropFilter; see `convFilterGradStride1`).
+ *   weight gradient = one forward conv with batch and channels swapped (wasm has no
+ *   Conv2DBackpropFilter; see `convFilterGradStride1`).
  * - BatchMatMul: explicit transposes instead of the 10x slower transposeA/B flags.
  * - LeakyRelu: `dy * step(x, alpha)` instead of tfjs's Greater + Select (slow loops on wasm).
  * - AvgPoolGrad, ResizeNearestNeighborGrad: the missing second-order gradients.
@@ -15,8 +15,8 @@
  * - comparisons (the masks inside ReLU-type gradients): zero, so those differentiate again.
  *
  * Kernel fast paths (wasm only, same results up to float32 summation order): Identity
- * without a copy, LeakyRelu as `x * step(x, alpha)`, Mean and Sum over middle axes as
- * XNNPACK average pooling.
+ * and same-dtype Cast without a copy, Reverse over leading axes as block copies, LeakyRelu
+ * as `x * step(x, alpha)`, Mean and Sum over middle axes as XNNPACK average pooling.
  */
 import * as tf from '@tensorflow/tfjs-core';
 
@@ -339,6 +339,19 @@ function identityKernel(original: tf.KernelFunc): tf.KernelFunc {
   };
 }
 
+/**
+ * Cast to the dtype a tensor already has (tfjs's gradients of Multiply, RealDiv, Square and
+ * Sqrt cast their saved operands to float32, ~800 activation-sized copies per iteration):
+ * shares the buffer like Identity.
+ */
+function castKernel(original: tf.KernelFunc): tf.KernelFunc {
+  const identity = identityKernel(original);
+  return (args: KernelArgs) => {
+    const x = args.inputs.x!;
+    return x.dtype === (args.attrs as { dtype: tf.DataType }).dtype ? identity(args) : original(args);
+  };
+}
+
 /** Leaky ReLU as `x * step(x, alpha)`: bit-identical (x * 1, x * alpha), two vectorised kernels instead of a branchy loop. */
 function leakyReluKernel(original: tf.KernelFunc): tf.KernelFunc {
   const step = wasmKernel(tf.Step);
@@ -423,6 +436,7 @@ function reverseKernel(original: tf.KernelFunc): tf.KernelFunc {
 
 const wasmFastPaths: [string, (original: tf.KernelFunc) => tf.KernelFunc][] = [
   [tf.Identity, identityKernel],
+  [tf.Cast, castKernel],
   [tf.LeakyRelu, leakyReluKernel],
   [tf.Mean, (k) => reduceKernel(k, 'mean')],
   [tf.Sum, (k) => reduceKernel(k, 'sum')],
