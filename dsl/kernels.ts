@@ -98,10 +98,18 @@ function convFilterGradStride1(x: tf.Tensor4D, dy: tf.Tensor4D, filterShape: num
   // 15-25 % faster than stacking KH*KW shifted copies of dy for one matMul (pads and a concat
   // are single-threaded loops on wasm). Only forward ops: second order through it is not needed
   // (R1 differentiates the input gradient, never the weight gradient).
+  //
+  // XNNPACK tiles each image's output pixels by 4 rows, and a KH x KW = 3x3 output wastes a
+  // quarter of its tiles. So r = 4 input channels share one image, interleaved along the width
+  // ([Ci/r, Hp, Wp * r, N]), and dy is dilated by r along the width: output column j*r + t is
+  // tap j of channel t, 3 x 12 pixels per image, no waste (10-25 % faster per call).
+  const r = ci % 4 === 0 ? 4 : ci % 2 === 0 ? 2 : 1;
   const xp = unpadded ? x : tf.pad(x, [[0, 0], [top, bottom], [left, right], [0, 0]]);
-  const xT = tf.transpose(xp, [3, 1, 2, 0]) as tf.Tensor4D;
+  const [, hp, wp] = xp.shape;
+  const xT = tf.reshape(tf.transpose(tf.reshape(xp, [n, hp * wp, ci / r, r]), [2, 1, 3, 0]), [ci / r, hp, wp * r, n]) as tf.Tensor4D;
   const dyT = tf.transpose(dy, [1, 2, 0, 3]) as tf.Tensor4D;
-  return tf.transpose(tf.conv2d(xT, dyT, 1, 'valid'), [1, 2, 0, 3]);
+  const out = tf.conv2d(xT, dyT, 1, 'valid', 'NHWC', [1, r]); // [Ci/r, KH, KW*r, Co]
+  return tf.reshape(tf.transpose(tf.reshape(out, [ci / r, kh * kw, r, co]), [1, 0, 2, 3]), [kh, kw, ci, co]);
 }
 
 /**
