@@ -15,7 +15,7 @@
  * - comparisons (the masks inside ReLU-type gradients): zero, so those differentiate again.
  *
  * Kernel fast paths (wasm only, same results up to float32 summation order): Identity
- * and same-dtype Cast without a copy, Reverse over leading axes as block copies, LeakyRelu
+ * and same-dtype Cast without a copy, Reverse over leading axes and Slice as block copies, LeakyRelu
  * as `x * step(x, alpha)`, Mean and Sum over middle axes as XNNPACK average pooling.
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -93,23 +93,76 @@ function convFilterGradStride1(x: tf.Tensor4D, dy: tf.Tensor4D, filterShape: num
     const dyT = tf.reshape(tf.transpose(dy, [3, 0, 1, 2]), [co, rows]);
     return tf.reshape(tf.transpose(tf.matMul(dyT, tf.reshape(x, [rows, k]))), [kh, kw, ci, co]);
   }
-  // The general case is itself one forward conv (XNNPACK, threaded) with batch and channels
-  // swapped: input xp as [Ci, Hp, Wp, N], "filter" dy as [Ho, Wo, N, Co], valid -> [Ci, KH, KW, Co].
-  // 15-25 % faster than stacking KH*KW shifted copies of dy for one matMul (pads and a concat
-  // are single-threaded loops on wasm). Only forward ops: second order through it is not needed
-  // (R1 differentiates the input gradient, never the weight gradient).
-  //
-  // XNNPACK tiles each image's output pixels by 4 rows, and a KH x KW = 3x3 output wastes a
-  // quarter of its tiles. So r = 4 input channels share one image, interleaved along the width
-  // ([Ci/r, Hp, Wp * r, N]), and dy is dilated by r along the width: output column j*r + t is
-  // tap j of channel t, 3 x 12 pixels per image, no waste (10-25 % faster per call).
-  const r = ci % 4 === 0 ? 4 : ci % 2 === 0 ? 2 : 1;
   const xp = unpadded ? x : tf.pad(x, [[0, 0], [top, bottom], [left, right], [0, 0]]);
-  const [, hp, wp] = xp.shape;
-  const xT = tf.reshape(tf.transpose(tf.reshape(xp, [n, hp * wp, ci / r, r]), [2, 1, 3, 0]), [ci / r, hp, wp * r, n]) as tf.Tensor4D;
-  const dyT = tf.transpose(dy, [1, 2, 0, 3]) as tf.Tensor4D;
-  const out = tf.conv2d(xT, dyT, 1, 'valid', 'NHWC', [1, r]); // [Ci/r, KH, KW*r, Co]
+  return ci * 4 <= co ? filterGradByInputFilter(xp, dy, kh, kw) : filterGradByDyFilter(xp, dy, kh, kw);
+}
+
+/** Channels sharing one conv image (see `filterGradByDyFilter`): 4, else 2, else 1. */
+const interleave = (c: number) => (c % 4 === 0 ? 4 : c % 2 === 0 ? 2 : 1);
+
+/**
+ * `[N, H, W, C] -> [C/r, H, W*r, N]`: channels as the batch, r of them interleaved along the
+ * width (column w*r + t holds channel t of the group), samples as channels. One 4-d transpose.
+ */
+function channelsAsBatch(t: tf.Tensor4D, r: number): tf.Tensor4D {
+  const [n, h, w, c] = t.shape;
+  return tf.reshape(tf.transpose(tf.reshape(t, [n, h * w, c / r, r]), [2, 1, 3, 0]), [c / r, h, w * r, n]) as tf.Tensor4D;
+}
+
+/** Reduction length above which `filterGradByDyFilter` splits the rows into bands. */
+const bandK = 16384;
+
+/**
+ * The general stride-1 weight gradient as forward convs (XNNPACK, threaded) with batch and
+ * channels swapped: input xp as [Ci, Hp, Wp, N], "filter" dy as [Ho, Wo, N, Co], valid ->
+ * [Ci, KH, KW, Co]. 15-25 % faster than stacking KH*KW shifted copies of dy for one matMul
+ * (pads and a concat are single-threaded loops on wasm). Only forward ops: second order through
+ * it is not needed (R1 differentiates the input gradient, never the weight gradient).
+ *
+ * - XNNPACK tiles each image's output pixels by 4 rows, and a 3x3 output wastes a quarter of
+ *   its tiles. So r = 4 input channels share one image, interleaved along the width, and dy is
+ *   dilated by r along the width: output column j*r + t is tap j of channel t, 3 x 12 pixels
+ *   per image, no waste (10-25 % faster per call).
+ * - XNNPACK does not block the reduction (N*Ho*Wo long), so at 64x64 each output tile streams
+ *   megabytes from memory. Bands of rows (reductions of ~4,096) summed afterwards are ~20 %
+ *   faster there (slices are block copies, the Slice fast path below).
+ */
+function filterGradByDyFilter(xp: tf.Tensor4D, dy: tf.Tensor4D, kh: number, kw: number): tf.Tensor4D {
+  const [n, , , ci] = xp.shape;
+  const [, ho, wo, co] = dy.shape;
+  const r = interleave(ci);
+  const xT = channelsAsBatch(xp, r); // [Ci/r, Hp, Wp*r, N]
+  const dyT = tf.transpose(dy, [1, 2, 0, 3]) as tf.Tensor4D; // [Ho, Wo, N, Co]
+  const conv = (xs: tf.Tensor4D, ds: tf.Tensor4D) => tf.conv2d(xs, ds, 1, 'valid', 'NHWC', [1, r]); // [Ci/r, KH, KW*r, Co]
+  let out: tf.Tensor4D;
+  const rows = Math.max(1, Math.floor(4096 / (wo * n)));
+  if (ho * wo * n <= bandK || rows >= ho) {
+    out = conv(xT, dyT);
+  } else {
+    const partials: tf.Tensor4D[] = [];
+    for (let b = 0; b < ho; b += rows) {
+      const len = Math.min(rows, ho - b);
+      partials.push(conv(tf.slice(xT, [0, b, 0, 0], [ci / r, len + kh - 1, -1, -1]), tf.slice(dyT, [b, 0, 0, 0], [len, -1, -1, -1])));
+    }
+    out = tf.addN(partials);
+  }
   return tf.reshape(tf.transpose(tf.reshape(out, [ci / r, kh * kw, r, co]), [1, 0, 2, 3]), [kh, kw, ci, co]);
+}
+
+/**
+ * The same gradient with the roles swapped, for few input channels (the 3-channel from_rgb
+ * conv): dy (zero-padded by the kernel size) is the conv input, Co as the batch, and xp the
+ * "filter", so XNNPACK packs the small x instead of dy (~2x faster there). The output comes
+ * out spatially flipped, `[Co, KH, KW, Ci]` at tap (KH-1-i, KW-1-j).
+ */
+function filterGradByInputFilter(xp: tf.Tensor4D, dy: tf.Tensor4D, kh: number, kw: number): tf.Tensor4D {
+  const ci = xp.shape[3];
+  const co = dy.shape[3];
+  const r = interleave(co);
+  const dyp = tf.pad(dy, [[0, 0], [kh - 1, kh - 1], [kw - 1, kw - 1], [0, 0]]) as tf.Tensor4D;
+  const out = tf.conv2d(channelsAsBatch(dyp, r), tf.transpose(xp, [1, 2, 0, 3]) as tf.Tensor4D, 1, 'valid', 'NHWC', [1, r]); // [Co/r, KH, KW*r, Ci]
+  const flipped = tf.reshape(tf.transpose(tf.reshape(out, [co / r, kh * kw, r, ci]), [1, 3, 0, 2]), [kh, kw, ci, co]);
+  return tf.reverse(flipped, [0, 1]) as tf.Tensor4D;
 }
 
 /**
@@ -442,6 +495,40 @@ function reverseKernel(original: tf.KernelFunc): tf.KernelFunc {
   };
 }
 
+/**
+ * Slice: tfjs-wasm first copies the whole input out of the wasm heap (`readSync`), then the
+ * slice from JS. This copies only the slice, in runs as long as the slice allows (the row bands
+ * of the conv weight gradient are a few long runs).
+ */
+function sliceKernel(original: tf.KernelFunc): tf.KernelFunc {
+  return (args: KernelArgs) => {
+    const x = args.inputs.x!;
+    if (x.dtype !== 'float32') return original(args);
+    const { begin: b0, size: s0 } = args.attrs as { begin: number | number[]; size: number | number[] };
+    const [begin, size] = tf.slice_util.parseSliceParams(x as tf.TensorInfo as tf.Tensor, b0, s0);
+    const rank = x.shape.length;
+    const strides = [...tf.util.computeStrides(x.shape), 1];
+    // Axes after k are whole: one run is size[k] * strides[k] contiguous values.
+    let k = rank - 1;
+    while (k > 0 && begin[k] === 0 && size[k] === x.shape[k]) k--;
+    const run = size[k] * strides[k];
+    const outer = size.slice(0, k).reduce((p, d) => p * d, 1);
+    const backend = args.backend as WasmBackend;
+    const out = backend.makeOutput([...size], 'float32');
+    if (run === 0 || outer === 0) return out;
+    const src = backend.typedArrayFromHeap(x); // after makeOutput: a growing heap detaches old views
+    const dst = backend.typedArrayFromHeap(out);
+    const idx = new Array<number>(k).fill(0);
+    for (let o = 0; o < outer; o++) {
+      let from = begin[k] * strides[k];
+      for (let a = 0; a < k; a++) from += (begin[a] + idx[a]) * strides[a];
+      dst.set(src.subarray(from, from + run), o * run);
+      for (let a = k - 1; a >= 0 && ++idx[a] === size[a]; a--) idx[a] = 0;
+    }
+    return out;
+  };
+}
+
 const wasmFastPaths: [string, (original: tf.KernelFunc) => tf.KernelFunc][] = [
   [tf.Identity, identityKernel],
   [tf.Cast, castKernel],
@@ -449,6 +536,7 @@ const wasmFastPaths: [string, (original: tf.KernelFunc) => tf.KernelFunc][] = [
   [tf.Mean, (k) => reduceKernel(k, 'mean')],
   [tf.Sum, (k) => reduceKernel(k, 'sum')],
   [tf.Reverse, reverseKernel],
+  [tf.Slice, sliceKernel],
 ];
 
 /** Replaces the wasm kernels above by their fast paths (no-op if the wasm backend is not loaded). */

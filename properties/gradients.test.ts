@@ -169,3 +169,64 @@ test('second order per op: conv 1x1 and 4x4 valid, linear, pooling and upsamplin
     tf.dispose([x, f]);
   }), { numRuns: 4, seed: 11, includeErrorInReport: true });
 });
+
+/** dL/dW of a stride-1 'same' 3x3 conv for L = sum(conv(x, W) * dy), by plain loops. */
+function convWeightGradLoops(x: tf.Tensor4D, dy: tf.Tensor4D): Float64Array {
+  const [n, h, w, ci] = x.shape;
+  const co = dy.shape[3];
+  const xs = x.dataSync(), ds = dy.dataSync();
+  const out = new Float64Array(9 * ci * co);
+  for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) {
+    for (let b = 0; b < n; b++) for (let y = 0; y < h; y++) for (let z = 0; z < w; z++) {
+      const yy = y + i - 1, zz = z + j - 1;
+      if (yy < 0 || yy >= h || zz < 0 || zz >= w) continue;
+      const xo = ((b * h + yy) * w + zz) * ci, dOff = ((b * h + y) * w + z) * co;
+      for (let c = 0; c < ci; c++) {
+        const xv = xs[xo + c], o0 = ((i * 3 + j) * ci + c) * co;
+        for (let o = 0; o < co; o++) out[o0 + o] += xv * ds[dOff + o];
+      }
+    }
+  }
+  return out;
+}
+
+test('conv weight gradient equals the direct sum in every code path (channel interleaving, x as the filter, row bands)', () => {
+  // [n, h, w, ci, co]: interleave 4 / 2 / 1, x as the filter (ci * 4 <= co), row bands (n*h*w > 16384).
+  const shapes = fc.constantFrom([2, 8, 8, 8, 4], [2, 7, 9, 6, 5], [1, 5, 6, 3, 4], [2, 12, 10, 3, 16], [8, 48, 48, 4, 8], [4, 66, 70, 2, 3]);
+  fc.assert(fc.property(shapes, fc.integer({ min: 1, max: 1e6 }), ([n, h, w, ci, co], seed) => {
+    const x = rand([n, h, w, ci], seed) as tf.Tensor4D, dy = rand([n, h, w, co], seed + 1) as tf.Tensor4D;
+    const wt = rand([3, 3, ci, co], seed + 2) as tf.Tensor4D;
+    const got = tf.tidy(() => tf.grad((k: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(x, k as tf.Tensor4D, 1, 'same'), dy)))(wt)).dataSync();
+    const want = convWeightGradLoops(x, dy);
+    tf.dispose([x, dy, wt]);
+    const scale = Math.max(...want.map(Math.abs));
+    want.forEach((v, i) => assert.ok(Math.abs(got[i] - v) <= 1e-5 * scale, `[${n},${h},${w},${ci}]->${co} at ${i}: ${got[i]} vs ${v}`));
+  }), { numRuns: 12, seed: 20261123 });
+});
+
+test('slice equals the cpu backend (the wasm fast path copies runs from the heap)', async () => {
+  const arb = fc.array(fc.integer({ min: 1, max: 5 }), { minLength: 1, maxLength: 5 }).chain((shape) => fc.tuple(
+    fc.constant(shape),
+    fc.tuple(...shape.map((d) => fc.integer({ min: 0, max: d - 1 }))),
+    fc.tuple(...shape.map((d) => fc.integer({ min: -1, max: d }))),
+  ));
+  const cases = fc.sample(arb, { numRuns: 60, seed: 20261123 });
+  const data = cases.map(([shape, begin, size]) => {
+    const sz = size.map((s, a) => (s === -1 ? -1 : Math.min(s, shape[a] - begin[a])));
+    const x = tf.randomNormal(shape, 0, 1, 'float32', 7);
+    const got = tf.tidy(() => tf.slice(x, begin, sz).arraySync());
+    const values = x.dataSync().slice();
+    x.dispose();
+    return { shape, begin, sz, got, values };
+  });
+  const { useBackend } = await import('../dsl/backend.ts');
+  await useBackend('cpu');
+  try {
+    for (const { shape, begin, sz, got, values } of data) {
+      const want = tf.tidy(() => tf.slice(tf.tensor(values, shape), begin, sz).arraySync());
+      assert.deepEqual(got, want, `slice of [${shape}] at [${begin}] size [${sz}]`);
+    }
+  } finally {
+    await useBackend(backend);
+  }
+});
