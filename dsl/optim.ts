@@ -28,19 +28,25 @@ export function adamInit<P>(params: P): AdamState<P> {
   return { step: 0, m: mapParams((t) => tf.zerosLike(t), params), v: mapParams((t) => tf.zerosLike(t), params) };
 }
 
-/** One Adam step with torch's arithmetic: `p -= lr/bc1 * m / (sqrt(v)/sqrt(bc2) + eps)`. */
+/**
+ * One Adam step with torch's arithmetic: `p -= lr/bc1 * m / (sqrt(v)/sqrt(bc2) + eps)`.
+ * The scalars are made once per step, not once per tensor (a network has 25-75 tensors).
+ */
 export function adamStep<P>(cfg: AdamConfig, grads: P, state: AdamState<P>, params: P): [P, AdamState<P>] {
   const step = state.step + 1;
   const bc1 = 1 - cfg.beta1 ** step;
   const bc2Sqrt = Math.sqrt(1 - cfg.beta2 ** step);
   const ps = leaves(params), gs = leaves(grads), ms = leaves(state.m), vs = leaves(state.v);
+  const [wd, b1, c1, b2, c2, bc2, eps, lr] = [cfg.weightDecay, cfg.beta1, 1 - cfg.beta1, cfg.beta2, 1 - cfg.beta2, bc2Sqrt, cfg.eps, cfg.lr / bc1]
+    .map((k) => tf.scalar(k));
   const next = ps.map((p, i) => tf.tidy(() => {
-    const g = cfg.weightDecay ? tf.add(gs[i], tf.mul(p, cfg.weightDecay)) : gs[i];
-    const m = tf.add(tf.mul(ms[i], cfg.beta1), tf.mul(g, 1 - cfg.beta1));
-    const v = tf.add(tf.mul(vs[i], cfg.beta2), tf.mul(tf.square(g), 1 - cfg.beta2));
-    const denom = tf.add(tf.div(tf.sqrt(v), bc2Sqrt), cfg.eps);
-    return [tf.sub(p, tf.mul(tf.div(m, denom), cfg.lr / bc1)), m, v];
+    const g = cfg.weightDecay ? tf.add(gs[i], tf.mul(p, wd)) : gs[i];
+    const m = tf.add(tf.mul(ms[i], b1), tf.mul(g, c1));
+    const v = tf.add(tf.mul(vs[i], b2), tf.mul(tf.square(g), c2));
+    const denom = tf.add(tf.div(tf.sqrt(v), bc2), eps);
+    return [tf.sub(p, tf.mul(tf.div(m, denom), lr)), m, v];
   }));
+  tf.dispose([wd, b1, c1, b2, c2, bc2, eps, lr]);
   const pick = (j: number) => next.map((t) => t[j]);
   return [rebuild(params, pick(0)), { step, m: rebuild(params, pick(1)), v: rebuild(params, pick(2)) }];
 }
