@@ -176,7 +176,7 @@ function flipFilter(filter: tf.Tensor4D): tf.Tensor4D {
   return kh * kw === 1 ? swapped : tf.reverse(swapped, [0, 1]);
 }
 
-/** What `flippedFilter` reads of the engine's state (tfjs-core 4.22 `EngineState`). */
+/** What the per-buffer caches read of the engine's state (tfjs-core 4.22 `EngineState`). */
 interface EngineState {
   activeTape: object | null;
   gradientDepth: number;
@@ -185,39 +185,52 @@ interface EngineState {
 }
 const engineState = () => (tf.engine() as unknown as { state: EngineState }).state;
 
-/** Flipped kernels by the kernel's buffer, with the tape they were recorded on (null: none). */
-const flipCache = new Map<tf.DataId, { tape: object | null; flipped: tf.Tensor4D }>();
+/** Derived tensors by their source's buffer, with the tape they were recorded on (null: none). */
+type BufferCache = Map<tf.DataId, { tape: object | null; value: tf.Tensor }>;
+const bufferCaches: BufferCache[] = [];
 
 /**
- * `flipFilter`, computed once per kernel buffer and gradient tape. A conv weight is
- * back-propagated through 2-4 times per training sub-step (real and fake images, R1, the
- * cycle); reusing one flipped tensor also lets tfjs-wasm reuse the XNNPACK operator it packed
- * for it (its operator cache is keyed by the filter's buffer), which is most of the saving.
+ * `make(t)`, computed once per buffer of t and gradient tape. A weight is back-propagated
+ * through 2-4 times per training sub-step (real and fake images, R1, the cycle); reusing one
+ * derived kernel (flipped, transposed) also lets tfjs-wasm reuse the XNNPACK operator it
+ * packed for it (its operator caches are keyed by the weights' buffer), most of the saving.
  *
- * A flip made while a tape records is reused only on that same tape (a second-order gradient
- * then still flows through it to the kernel); one made with no tape recording only where none
- * records. Entries whose kernel buffer was freed are disposed on the next miss.
+ * A value made while a tape records is reused only on that same tape (a second-order gradient
+ * then still flows through it to the source); one made with no tape recording only where none
+ * records. Entries whose source buffer was freed are disposed on the next miss.
  */
-function flippedFilter(filter: tf.Tensor4D): tf.Tensor4D {
-  const st = engineState();
-  const tape = st.gradientDepth > 0 && st.kernelDepth === 0 ? st.activeTape : null;
-  const hit = flipCache.get(filter.dataId);
-  if (hit && hit.tape === tape && !hit.flipped.isDisposed) return hit.flipped;
-  for (const [id, e] of flipCache) {
-    if (id === filter.dataId || !st.tensorInfo.has(id)) {
-      e.flipped.dispose();
-      flipCache.delete(id);
+function cachedPerBuffer<T extends tf.Tensor>(make: (t: T) => T): (t: T) => T {
+  const cache: BufferCache = new Map();
+  bufferCaches.push(cache);
+  return (t: T) => {
+    const st = engineState();
+    const tape = st.gradientDepth > 0 && st.kernelDepth === 0 ? st.activeTape : null;
+    const hit = cache.get(t.dataId);
+    if (hit && hit.tape === tape && !hit.value.isDisposed) return hit.value as T;
+    for (const [id, e] of cache) {
+      if (id === t.dataId || !st.tensorInfo.has(id)) {
+        e.value.dispose();
+        cache.delete(id);
+      }
     }
-  }
-  const flipped = tf.keep(flipFilter(filter));
-  flipCache.set(filter.dataId, { tape, flipped });
-  return flipped;
+    const value = tf.keep(make(t));
+    cache.set(t.dataId, { tape, value });
+    return value;
+  };
 }
 
-/** Frees the cached flipped kernels (they are also freed as their kernels are). */
-export function clearFlipCache(): void {
-  for (const e of flipCache.values()) e.flipped.dispose();
-  flipCache.clear();
+/** The conv input gradient's kernel (`flipFilter`), once per kernel buffer and tape. */
+const flippedFilter = cachedPerBuffer(flipFilter);
+
+/** A matrix's transpose (the right operand of `dA = dy @ B^T`: a linear layer's weight), once per buffer and tape. */
+const transposedMatrix = cachedPerBuffer((b: tf.Tensor) => swapLast(b));
+
+/** Frees the cached derived tensors (they are also freed as their sources are). */
+export function clearBufferCaches(): void {
+  for (const cache of bufferCaches) {
+    for (const e of cache.values()) e.value.dispose();
+    cache.clear();
+  }
 }
 
 /** dL/dx of a stride-1 conv: a forward conv of the re-padded dy with the flipped, channel-swapped kernel. */
@@ -285,7 +298,7 @@ const batchMatMulGrad: tf.GradConfig = {
     const A = transposeA ? swapLast(a) : a; // as used in the product: y = A @ B
     const B = transposeB ? swapLast(b) : b;
     const g = dy as tf.Tensor;
-    const dA = () => tf.matMul(g, swapLast(B)); // dL/dA
+    const dA = () => tf.matMul(g, B.rank === 2 && !transposeB ? transposedMatrix(B) : swapLast(B)); // dL/dA
     const dB = () => tf.matMul(swapLast(A), g); // dL/dB
     return {
       a: () => unbroadcast(transposeA ? swapLast(dA()) : dA(), a.shape),
