@@ -40,7 +40,7 @@ of a batched forward of the EMA generator, and compares them with the PyTorch re
   --maxc N         channel cap (default 256)
   --batch N        batch size (default 8)
   --domains K      number of domains (default 2)
-  --steps N        timed runs of each measurement (default 5)
+  --steps N        timed training iterations (default 5); the G forward runs 4x as many
   --warmup N       untimed runs first (default 1)
   --backend B      wasm | cpu (default wasm)
   --threads N      wasm threads (default 2: the threaded build, dsl/wasm-threads.ts; 1: tfjs's
@@ -328,9 +328,10 @@ async function main() {
     });
     return performance.now() - t0;
   };
-  for (let i = 0; i < Math.max(1, o.warmup); i++) gForward();
+  // A forward takes ~0.3 s, so 4x as many runs (a steadier median on a shared machine).
+  for (let i = 0; i < Math.max(2, o.warmup); i++) gForward();
   const gMs: number[] = [];
-  for (let i = 0; i < o.steps; i++) gMs.push(gForward());
+  for (let i = 0; i < 4 * o.steps; i++) gMs.push(gForward());
   const gS = median(gMs) / 1000;
 
   // One instrumented iteration: peak tf memory inside it, and the profile if asked.
@@ -352,6 +353,7 @@ async function main() {
   console.log(`\nours (${tf.getBackend()}, ${threads} thread${threads > 1 ? 's' : ''}, median of ${o.steps}; iterations: ${iterMs.map((m) => (m / 1000).toFixed(2)).join(' ')} s)`);
   fmt('train_iteration', iterS, iterFlops);
   fmt('g_forward', gS, fw.G);
+  console.log(`(g_forward: median of ${gMs.length}; ${gMs.map((m) => m.toFixed(0)).join(' ')} ms)`);
   const heap = wasmHeapBytes();
   console.log(`peak memory: process RSS ${mib(process.resourceUsage().maxRSS * 1024)}, tf.memory().numBytes ${mib(peakBytes)}${
     heap !== undefined ? `, wasm heap ${mib(heap)}` : ''}`);
