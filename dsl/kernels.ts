@@ -14,9 +14,9 @@
  * - GatherV2: one-hot contraction instead of the missing UnsortedSegmentSum.
  * - comparisons (the masks inside ReLU-type gradients): zero, so those differentiate again.
  *
- * Kernel fast paths (wasm only, same results up to float32 summation order): Identity
- * and same-dtype Cast without a copy, Reverse over leading axes and Slice as block copies, LeakyRelu
- * as `x * step(x, alpha)`, Mean and Sum over middle axes as XNNPACK average pooling.
+ * Kernel fast paths (wasm only, same results up to float32 summation order): Identity and
+ * same-dtype Cast without a copy, Reverse over leading axes and Slice as block copies,
+ * LeakyRelu as `x * step(x, alpha)`, Mean and Sum over middle axes as XNNPACK average pooling.
  */
 import * as tf from '@tensorflow/tfjs-core';
 
@@ -109,8 +109,9 @@ function channelsAsBatch(t: tf.Tensor4D, r: number): tf.Tensor4D {
   return tf.reshape(tf.transpose(tf.reshape(t, [n, h * w, c / r, r]), [2, 1, 3, 0]), [c / r, h, w * r, n]) as tf.Tensor4D;
 }
 
-/** Reduction length above which `filterGradByDyFilter` splits the rows into bands. */
-const bandK = 16384;
+/** Reduction length (N*Ho*Wo) above which `filterGradByDyFilter` splits rows into bands; a band's target length. */
+const bandAbove = 16384;
+const bandLength = 4096;
 
 /**
  * The general stride-1 weight gradient as forward convs (XNNPACK, threaded) with batch and
@@ -135,8 +136,8 @@ function filterGradByDyFilter(xp: tf.Tensor4D, dy: tf.Tensor4D, kh: number, kw: 
   const dyT = tf.transpose(dy, [1, 2, 0, 3]) as tf.Tensor4D; // [Ho, Wo, N, Co]
   const conv = (xs: tf.Tensor4D, ds: tf.Tensor4D) => tf.conv2d(xs, ds, 1, 'valid', 'NHWC', [1, r]); // [Ci/r, KH, KW*r, Co]
   let out: tf.Tensor4D;
-  const rows = Math.max(1, Math.floor(4096 / (wo * n)));
-  if (ho * wo * n <= bandK || rows >= ho) {
+  const rows = Math.max(1, Math.floor(bandLength / (wo * n)));
+  if (ho * wo * n <= bandAbove || rows >= ho) {
     out = conv(xT, dyT);
   } else {
     const partials: tf.Tensor4D[] = [];
@@ -187,7 +188,6 @@ const engineState = () => (tf.engine() as unknown as { state: EngineState }).sta
 
 /** Derived tensors by their source's buffer, with the tape they were recorded on (null: none). */
 type BufferCache = Map<tf.DataId, { tape: object | null; value: tf.Tensor }>;
-const bufferCaches: BufferCache[] = [];
 
 /**
  * `make(t)`, computed once per buffer of t and gradient tape. A weight is back-propagated
@@ -201,7 +201,6 @@ const bufferCaches: BufferCache[] = [];
  */
 function cachedPerBuffer<T extends tf.Tensor>(make: (t: T) => T): (t: T) => T {
   const cache: BufferCache = new Map();
-  bufferCaches.push(cache);
   return (t: T) => {
     const st = engineState();
     const tape = st.gradientDepth > 0 && st.kernelDepth === 0 ? st.activeTape : null;
@@ -224,14 +223,6 @@ const flippedFilter = cachedPerBuffer(flipFilter);
 
 /** A matrix's transpose (the right operand of `dA = dy @ B^T`: a linear layer's weight), once per buffer and tape. */
 const transposedMatrix = cachedPerBuffer((b: tf.Tensor) => swapLast(b));
-
-/** Frees the cached derived tensors (they are also freed as their sources are). */
-export function clearBufferCaches(): void {
-  for (const cache of bufferCaches) {
-    for (const e of cache.values()) e.value.dispose();
-    cache.clear();
-  }
-}
 
 /** dL/dx of a stride-1 conv: a forward conv of the re-padded dy with the flipped, channel-swapped kernel. */
 function convInputGrad(dy: tf.Tensor4D, filter: tf.Tensor4D, xShape: number[], info: Conv2DInfo): tf.Tensor4D {

@@ -37,8 +37,8 @@ export function adamStep<P>(cfg: AdamConfig, grads: P, state: AdamState<P>, para
   const bc1 = 1 - cfg.beta1 ** step;
   const bc2Sqrt = Math.sqrt(1 - cfg.beta2 ** step);
   const ps = leaves(params), gs = leaves(grads), ms = leaves(state.m), vs = leaves(state.v);
-  const [wd, b1, c1, b2, c2, bc2, eps, lr] = [cfg.weightDecay, cfg.beta1, 1 - cfg.beta1, cfg.beta2, 1 - cfg.beta2, bc2Sqrt, cfg.eps, cfg.lr / bc1]
-    .map((k) => tf.scalar(k));
+  const scalars = [cfg.weightDecay, cfg.beta1, 1 - cfg.beta1, cfg.beta2, 1 - cfg.beta2, bc2Sqrt, cfg.eps, cfg.lr / bc1].map((k) => tf.scalar(k));
+  const [wd, b1, c1, b2, c2, bc2, eps, lr] = scalars;
   const next = ps.map((p, i) => tf.tidy(() => {
     const g = cfg.weightDecay ? tf.add(gs[i], tf.mul(p, wd)) : gs[i];
     const m = tf.add(tf.mul(ms[i], b1), tf.mul(g, c1));
@@ -46,7 +46,7 @@ export function adamStep<P>(cfg: AdamConfig, grads: P, state: AdamState<P>, para
     const denom = tf.add(tf.div(tf.sqrt(v), bc2), eps);
     return [tf.sub(p, tf.mul(tf.div(m, denom), lr)), m, v];
   }));
-  tf.dispose([wd, b1, c1, b2, c2, bc2, eps, lr]);
+  tf.dispose(scalars);
   const pick = (j: number) => next.map((t) => t[j]);
   return [rebuild(params, pick(0)), { step, m: rebuild(params, pick(1)), v: rebuild(params, pick(2)) }];
 }
