@@ -9,4 +9,4 @@ export * from './grad.ts';
 export * from './optim.ts';
 export * from './fold.ts';
 export * from './init.ts';
-export { useBackend, liveTensors, backendNames, type BackendName } from './backend.ts';
+export { useBackend, liveTensors, backendNames, type BackendName } from './engine/backend.ts';

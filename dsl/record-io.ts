@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { flattenParams, rebuild } from './params.ts';
-import type { Entry } from './safetensors.ts';
+import type { Entry } from './io/safetensors.ts';
 import { fromTorch, logicalShape, toTorch } from './tensor.ts';
 import { roleOf } from './params.ts';
 

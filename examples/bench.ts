@@ -23,11 +23,11 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { advance, backendNames, key, normal, split, useBackend, type BackendName } from '../dsl/index.ts';
-import { useThreadedWasm } from '../dsl/wasm-threads.ts';
-import { defaultTrain, small, type NetConfig } from '../stargan/config.ts';
-import { generator } from '../stargan/generator.ts';
-import { initTrainState, step, type Batch, type StarGANConfig, type TrainState } from '../stargan/step.ts';
-import { syntheticBatch } from '../stargan/synthetic.ts';
+import { useThreadedWasm } from '../dsl/engine/wasm-threads.ts';
+import { defaultTrain, small, type NetConfig } from '../stargan/v2/config.ts';
+import { generator } from '../stargan/v2/generator.ts';
+import { initTrainState, step, type Batch, type StarGANConfig, type TrainState } from '../stargan/v2/step.ts';
+import { syntheticBatch } from '../stargan/data/batch.ts';
 
 const usage = `usage: npm run bench -- [options]     (tsx examples/bench.ts)
 

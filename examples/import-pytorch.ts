@@ -10,16 +10,16 @@
  */
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import type { NetConfig } from '../stargan/config.ts';
-import type { ExportOptions, Parts } from '../stargan/interop.ts';
-import type { Nets } from '../stargan/nets.ts';
-import type { TrainState } from '../stargan/step.ts';
+import type { NetConfig } from '../stargan/v2/config.ts';
+import type { ExportOptions, Parts } from '../stargan/checkpoints/official.ts';
+import type { Nets } from '../stargan/v2/nets.ts';
+import type { TrainState } from '../stargan/v2/step.ts';
 
 /** The tensor modules, loaded after the arguments are checked (so --help and usage errors answer at once). */
 async function loadLib() {
   const [dsl, checkpoint, config, interop, disc] = await Promise.all([
-    import('../dsl/index.ts'), import('../stargan/checkpoint.ts'), import('../stargan/config.ts'),
-    import('../stargan/interop.ts'), import('../stargan/discriminator.ts'),
+    import('../dsl/index.ts'), import('../stargan/checkpoints/ours.ts'), import('../stargan/v2/config.ts'),
+    import('../stargan/checkpoints/official.ts'), import('../stargan/v2/discriminator.ts'),
   ]);
   return { ...dsl, ...checkpoint, ...config, ...interop, ...disc };
 }

@@ -26,15 +26,15 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { backendNames, fromTorch, key, mapParams, adamInit, useBackend, type BackendName, type Role } from '../dsl/index.ts';
 import { recordToEntries } from '../dsl/record-io.ts';
-import { readSafetensors, type Entry } from '../dsl/safetensors.ts';
-import { loadNets } from '../stargan/checkpoint.ts';
-import { defaultTrain, type NetConfig, type TrainConfig } from '../stargan/config.ts';
-import { discriminator } from '../stargan/discriminator.ts';
-import { generator } from '../stargan/generator.ts';
-import { mappingNetwork } from '../stargan/mapping.ts';
-import { netNames } from '../stargan/nets.ts';
-import { styleEncoder } from '../stargan/style-encoder.ts';
-import { dGrads, dStep, emaUpdate, gGrads, gStep, lossValues, type Batch, type StarGANConfig, type TrainState } from '../stargan/step.ts';
+import { readSafetensors, type Entry } from '../dsl/io/safetensors.ts';
+import { loadNets } from '../stargan/checkpoints/ours.ts';
+import { defaultTrain, type NetConfig, type TrainConfig } from '../stargan/v2/config.ts';
+import { discriminator } from '../stargan/v2/discriminator.ts';
+import { generator } from '../stargan/v2/generator.ts';
+import { mappingNetwork } from '../stargan/v2/mapping.ts';
+import { netNames } from '../stargan/v2/nets.ts';
+import { styleEncoder } from '../stargan/v2/style-encoder.ts';
+import { dGrads, dStep, emaUpdate, gGrads, gStep, lossValues, type Batch, type StarGANConfig, type TrainState } from '../stargan/v2/step.ts';
 
 const usage = `usage: tsx examples/pytorch-parity.ts ORACLE.safetensors [--tol 1e-3] [--backend wasm|cpu] [--verbose]
 

@@ -8,13 +8,13 @@ import * as path from 'node:path';
 import cliProgress from 'cli-progress';
 import * as tf from '@tensorflow/tfjs-core';
 import { advance, disposeParams, image, key as makeKey, labels, normal, split, type Key } from '../dsl/index.ts';
-import { configDiff, loadCheckpoint, saveCheckpoint } from '../stargan/checkpoint.ts';
-import { defaultTrain, officialBase, validateNetConfig, type NetConfig, type TrainConfig } from '../stargan/config.ts';
+import { configDiff, loadCheckpoint, saveCheckpoint } from '../stargan/checkpoints/ours.ts';
+import { defaultTrain, officialBase, validateNetConfig, type NetConfig, type TrainConfig } from '../stargan/v2/config.ts';
 import { celebaAttributes, domainFolders, emojiDataset, EMOJI_VENDORS, type Dataset, type EmojiVendor } from '../stargan/data/datasets.ts';
-import { writeLossPlot } from '../stargan/data/plot.ts';
+import { writeLossPlot } from '../dsl/io/plot.ts';
 import { createImageCache, sampleBatch, type ImageCache } from '../stargan/data/sampler.ts';
 import { cycleGrid, interpolationGrid, latentGrid, referenceGrid, writeGrid } from '../stargan/samples.ts';
-import { initTrainState, lossNames, lossValues, step, type Batch, type StarGANConfig, type TrainState } from '../stargan/step.ts';
+import { initTrainState, lossNames, lossValues, step, type Batch, type StarGANConfig, type TrainState } from '../stargan/v2/step.ts';
 import { backendFlag, backendFrom, intFlag, numFlag, parseFlags, runMain, UserError } from './lib/cli.ts';
 
 const usage = `usage: tsx examples/train-celeba.ts [--data DIR] [options]

@@ -8,13 +8,13 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { image, key as makeKey, labels, normal, split, typed, type Tensor } from '../dsl/index.ts';
-import { domainNamesOf } from '../stargan/checkpoint.ts';
-import { loadAnyCheckpoint } from '../stargan/interop.ts';
+import { domainNamesOf } from '../stargan/checkpoints/ours.ts';
+import { loadAnyCheckpoint } from '../stargan/checkpoints/official.ts';
 import { loadImages } from '../stargan/data/sampler.ts';
-import type { NetConfig } from '../stargan/config.ts';
-import type { EmaNets } from '../stargan/nets.ts';
+import type { NetConfig } from '../stargan/v2/config.ts';
+import type { EmaNets } from '../stargan/v2/nets.ts';
 import { latentStyles, meanStyle, toChw, translate, writeGrid } from '../stargan/samples.ts';
-import { styleEncoder } from '../stargan/style-encoder.ts';
+import { styleEncoder } from '../stargan/v2/style-encoder.ts';
 import { backendFlag, backendFrom, intFlag, numFlag, parseFlags, runMain, UserError } from './lib/cli.ts';
 
 const usage = `usage: tsx examples/translate.ts CHECKPOINT --input IMAGE|DIR --target DOMAIN [options]

@@ -219,7 +219,7 @@ test('slice equals the cpu backend (the wasm fast path copies runs from the heap
     x.dispose();
     return { shape, begin, sz, got, values };
   });
-  const { useBackend } = await import('../dsl/backend.ts');
+  const { useBackend } = await import('../dsl/engine/backend.ts');
   await useBackend('cpu');
   try {
     for (const { shape, begin, sz, got, values } of data) {

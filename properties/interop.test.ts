@@ -17,19 +17,19 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { disposeParams, flattenParams, fromTorch, key, logicalShape, mapParams, roleOf, toTorch, type Labels, type Tensor } from '../dsl/index.ts';
-import { readSafetensors, writeSafetensors, type Entry } from '../dsl/safetensors.ts';
-import { saveCheckpoint } from '../stargan/checkpoint.ts';
-import { defaultTrain, type NetConfig } from '../stargan/config.ts';
-import { discriminator } from '../stargan/discriminator.ts';
-import { generator } from '../stargan/generator.ts';
+import { readSafetensors, writeSafetensors, type Entry } from '../dsl/io/safetensors.ts';
+import { saveCheckpoint } from '../stargan/checkpoints/ours.ts';
+import { defaultTrain, type NetConfig } from '../stargan/v2/config.ts';
+import { discriminator } from '../stargan/v2/discriminator.ts';
+import { generator } from '../stargan/v2/generator.ts';
 import {
   disposeLoaded, exportSafetensors, exportTorchCheckpoint, inferNetConfig, inferNetConfigWithNotes, loadAnyCheckpoint, officialShapes,
   readCheckpointEntries, type Parts,
-} from '../stargan/interop.ts';
-import { mappingNetwork } from '../stargan/mapping.ts';
-import { initNets, netNames, type EmaNets, type Nets } from '../stargan/nets.ts';
-import { initTrainState } from '../stargan/step.ts';
-import { styleEncoder } from '../stargan/style-encoder.ts';
+} from '../stargan/checkpoints/official.ts';
+import { mappingNetwork } from '../stargan/v2/mapping.ts';
+import { initNets, netNames, type EmaNets, type Nets } from '../stargan/v2/nets.ts';
+import { initTrainState } from '../stargan/v2/step.ts';
+import { styleEncoder } from '../stargan/v2/style-encoder.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const FIX = path.join(import.meta.dirname, 'fixtures', 'interop');

@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { readSafetensors } from '../dsl/safetensors.ts';
+import { readSafetensors } from '../dsl/io/safetensors.ts';
 import { jpegBytes, pattern, pngBytes, put } from './lib/images.ts';
 
 let tmp = '';

@@ -12,8 +12,8 @@ import {
 } from '../dsl/index.ts';
 import { adaIN, type AdaINParams } from '../layers/adain.ts';
 import { resBlk, resBlkDown, type ResBlkParams } from '../layers/resblk.ts';
-import { generator, type GeneratorParams } from '../stargan/generator.ts';
-import { mappingNetwork, type MappingParams } from '../stargan/mapping.ts';
+import { generator, type GeneratorParams } from '../stargan/v2/generator.ts';
+import { mappingNetwork, type MappingParams } from '../stargan/v2/mapping.ts';
 
 type N = number;
 declare const x64: Tensor<[N, 64, 32, 32]>;

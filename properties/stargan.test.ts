@@ -17,14 +17,14 @@ import {
   advance, countParams, disposeParams, flattenParams, key, labels, liveTensors, normal, split, type Tensor,
 } from '../dsl/index.ts';
 import { initResBlk, resBlk } from '../layers/resblk.ts';
-import { afhq, celebaHQ, defaultTrain, small, type NetConfig } from '../stargan/config.ts';
-import { discriminator, initDiscriminator } from '../stargan/discriminator.ts';
-import { initMapping, mappingNetwork } from '../stargan/mapping.ts';
-import { initNets } from '../stargan/nets.ts';
-import { initStyleEncoder, styleEncoder } from '../stargan/style-encoder.ts';
-import { loadCheckpoint, saveCheckpoint } from '../stargan/checkpoint.ts';
-import { dStep, emaUpdate, gStep, initTrainState, step, type StarGANConfig, type TrainState } from '../stargan/step.ts';
-import { syntheticBatch } from '../stargan/synthetic.ts';
+import { afhq, celebaHQ, defaultTrain, small, type NetConfig } from '../stargan/v2/config.ts';
+import { discriminator, initDiscriminator } from '../stargan/v2/discriminator.ts';
+import { initMapping, mappingNetwork } from '../stargan/v2/mapping.ts';
+import { initNets } from '../stargan/v2/nets.ts';
+import { initStyleEncoder, styleEncoder } from '../stargan/v2/style-encoder.ts';
+import { loadCheckpoint, saveCheckpoint } from '../stargan/checkpoints/ours.ts';
+import { dStep, emaUpdate, gStep, initTrainState, step, type StarGANConfig, type TrainState } from '../stargan/v2/step.ts';
+import { syntheticBatch } from '../stargan/data/batch.ts';
 
 const counts = (cfg: NetConfig) => {
   const nets = initNets(key(0), cfg);

@@ -13,8 +13,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
-import { flattenStateDicts, isTensorEntry, parseTorchCheckpoint, readTorchCheckpoint } from '../dsl/torch-checkpoint.ts';
-import { readSafetensors, type Entry } from '../dsl/safetensors.ts';
+import { flattenStateDicts, isTensorEntry, parseTorchCheckpoint, readTorchCheckpoint } from '../dsl/io/torch-read.ts';
+import { readSafetensors, type Entry } from '../dsl/io/safetensors.ts';
 
 const FIX = path.join(import.meta.dirname, 'fixtures', 'torch');
 const fixture = (name: string): string => path.join(FIX, name);

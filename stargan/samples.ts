@@ -9,11 +9,11 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { labels, normal, split, typed, type Key, type Labels, type Tensor } from '../dsl/index.ts';
-import { imageGrid, writePng } from './data/image.ts';
-import { generator } from './generator.ts';
-import { mappingNetwork } from './mapping.ts';
-import type { EmaNets } from './nets.ts';
-import { styleEncoder } from './style-encoder.ts';
+import { imageGrid, writePng } from '../dsl/io/image.ts';
+import { generator } from './v2/generator.ts';
+import { mappingNetwork } from './v2/mapping.ts';
+import type { EmaNets } from './v2/nets.ts';
+import { styleEncoder } from './v2/style-encoder.ts';
 
 type Images = Tensor<[number, 3, number, number]>;
 type Styles = Tensor<[number, number]>;

@@ -4,7 +4,7 @@
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { backendNames, useBackend } from '../../dsl/index.ts';
-import { useThreadedWasm } from '../../dsl/wasm-threads.ts';
+import { useThreadedWasm } from '../../dsl/engine/wasm-threads.ts';
 
 /** A user-facing error: printed as one line, exit code 2 for usage, 1 otherwise. */
 export class UserError extends Error {

@@ -10,7 +10,7 @@
  *   domains made from attributes the way StarGAN v1 uses them;
  * - {@link emojiDataset}: the embedded default, emoji image sets from npm, one domain per vendor.
  */
-import { readFileOrFail } from '../../dsl/files.ts';
+import { readFileOrFail } from '../../dsl/io/files.ts';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createRequire } from 'node:module';

@@ -14,7 +14,7 @@
  */
 import { fold, uniformAt, type Key } from '../../dsl/random.ts';
 import type { Dataset } from './datasets.ts';
-import { centerSquare, decodeImage, resampleHwc, type Box } from './image.ts';
+import { centerSquare, decodeImage, resampleHwc, type Box } from '../../dsl/io/image.ts';
 
 /** One training batch. Images are NCHW float32 in [-1, 1], N = batch, C = 3, H = W = img. */
 export interface Batch {

@@ -2,7 +2,7 @@
  * The four StarGAN v2 networks as one record, keyed by the official checkpoint names, so
  * flattening it gives `generator.from_rgb.weight`, `mapping_network.unshared.1.6.bias`, ...
  */
-import { split, type Key } from '../dsl/index.ts';
+import { split, type Key } from '../../dsl/index.ts';
 import type { NetConfig } from './config.ts';
 import { initDiscriminator, type DiscriminatorParams } from './discriminator.ts';
 import { initGenerator, type GeneratorParams } from './generator.ts';

@@ -9,7 +9,7 @@
 import {
   adamInit, adamStep, emaStep, keepParams, mapParams, split, tidyTree, valueAndGrad,
   type AdamConfig, type AdamState, type Key, type Labels, type Scalar, type Tensor,
-} from '../dsl/index.ts';
+} from '../../dsl/index.ts';
 import * as tf from '@tensorflow/tfjs-core';
 import { lambdaDsAt, type NetConfig, type TrainConfig } from './config.ts';
 import type { DiscriminatorParams } from './discriminator.ts';

@@ -23,15 +23,15 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as zlib from 'node:zlib';
 import * as E from 'fp-ts/lib/Either.js';
-import { countParams, disposeParams, mapParams } from '../dsl/index.ts';
-import { recordToEntries } from '../dsl/record-io.ts';
-import { readFileOrFail, writeFileAtomic } from '../dsl/files.ts';
-import { parseSafetensors, writeSafetensors, type Entry } from '../dsl/safetensors.ts';
-import { flattenStateDicts, parseTorchCheckpoint } from '../dsl/torch-checkpoint.ts';
-import { highPassFilter } from '../layers/highpass.ts';
-import { checkpointFormat, checkpointNetConfig, loadEmaNets, loadNets } from './checkpoint.ts';
-import { validateNetConfig, type NetConfig } from './config.ts';
-import { netNames, type EmaNets, type Nets } from './nets.ts';
+import { countParams, disposeParams, mapParams } from '../../dsl/index.ts';
+import { recordToEntries } from '../../dsl/record-io.ts';
+import { readFileOrFail, writeFileAtomic } from '../../dsl/io/files.ts';
+import { parseSafetensors, writeSafetensors, type Entry } from '../../dsl/io/safetensors.ts';
+import { flattenStateDicts, parseTorchCheckpoint } from '../../dsl/io/torch-read.ts';
+import { highPassFilter } from '../../layers/highpass.ts';
+import { checkpointFormat, checkpointNetConfig, loadEmaNets, loadNets } from './ours.ts';
+import { validateNetConfig, type NetConfig } from '../v2/config.ts';
+import { netNames, type EmaNets, type Nets } from '../v2/nets.ts';
 
 export type NetName = (typeof netNames)[number];
 

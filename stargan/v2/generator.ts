@@ -9,10 +9,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import {
   add, conv2d, initAffine, initConv, instanceNorm, leakyRelu, split, typed,
   type AffineParams, type ConvParams, type Key, type Tensor,
-} from '../dsl/index.ts';
-import { adainResBlk, adainResBlkUp, initAdainResBlk, type AdainResBlkParams } from '../layers/adain-resblk.ts';
-import { highPass } from '../layers/highpass.ts';
-import { initResBlk, resBlk, resBlkDown, type ResBlkParams } from '../layers/resblk.ts';
+} from '../../dsl/index.ts';
+import { adainResBlk, adainResBlkUp, initAdainResBlk, type AdainResBlkParams } from '../../layers/adain-resblk.ts';
+import { highPass } from '../../layers/highpass.ts';
+import { initResBlk, resBlk, resBlkDown, type ResBlkParams } from '../../layers/resblk.ts';
 import type { NetConfig } from './config.ts';
 
 export interface GeneratorParams<S extends number = number> {

@@ -4,12 +4,12 @@
  * copies (`ema.generator.*`, ...), Adam moments (`adam.<net>.m.*`, `adam.<net>.v.*`), and in
  * the metadata the configs, iteration, PRNG key and Adam step counts. Written atomically.
  */
-import { key as makeKey, disposeParams, type AdamState, type Key } from '../dsl/index.ts';
-import { recordFromEntries, recordToEntries } from '../dsl/record-io.ts';
-import { readSafetensors, writeSafetensors, type Entry } from '../dsl/safetensors.ts';
-import type { NetConfig, TrainConfig } from './config.ts';
-import { initNets, netNames, type EmaNets, type Nets } from './nets.ts';
-import type { Optimizers, StarGANConfig, TrainState } from './step.ts';
+import { key as makeKey, disposeParams, type AdamState, type Key } from '../../dsl/index.ts';
+import { recordFromEntries, recordToEntries } from '../../dsl/record-io.ts';
+import { readSafetensors, writeSafetensors, type Entry } from '../../dsl/io/safetensors.ts';
+import type { NetConfig, TrainConfig } from '../v2/config.ts';
+import { initNets, netNames, type EmaNets, type Nets } from '../v2/nets.ts';
+import type { Optimizers, StarGANConfig, TrainState } from '../v2/step.ts';
 
 export const checkpointFormat = 'stargan-ts/1';
 

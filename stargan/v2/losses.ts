@@ -12,7 +12,7 @@ import { match } from 'ts-pattern';
 import {
   add, bceWithLogits, meanAbsDiff, meanSumSquares, scale, sub, typed,
   type Labels, type Scalar, type Tensor,
-} from '../dsl/index.ts';
+} from '../../dsl/index.ts';
 import * as tf from '@tensorflow/tfjs-core';
 import type { TrainConfig } from './config.ts';
 import { discriminator, type DiscriminatorParams } from './discriminator.ts';

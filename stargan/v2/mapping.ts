@@ -8,7 +8,7 @@
 import {
   domainHeads, initLinear, linear, relu, sequentialEntries, split,
   type Key, type Labels, type LinearParams, type Sequential, type Tensor,
-} from '../dsl/index.ts';
+} from '../../dsl/index.ts';
 import type { NetConfig } from './config.ts';
 
 export interface MappingParams<L extends number = number, S extends number = number> {

@@ -7,7 +7,7 @@
 import {
   conv2d, flatten, initConv, selectLogit, split,
   type ConvParams, type Key, type Labels, type Tensor,
-} from '../dsl/index.ts';
+} from '../../dsl/index.ts';
 import type { NetConfig } from './config.ts';
 import { initTrunk, trunk, trunkRepeats, type TrunkParams } from './trunk.ts';
 

@@ -9,8 +9,8 @@
 import {
   conv2d, conv2dValid, initConv, leakyRelu, split,
   type ConvParams, type Key, type Sequential, type Tensor,
-} from '../dsl/index.ts';
-import { initResBlk, resBlkDown, type ResBlkParams } from '../layers/resblk.ts';
+} from '../../dsl/index.ts';
+import { initResBlk, resBlkDown, type ResBlkParams } from '../../layers/resblk.ts';
 import type { NetConfig } from './config.ts';
 
 export type TrunkLayer = ConvParams<number, number, number> | ResBlkParams;

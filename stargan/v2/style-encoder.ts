@@ -7,7 +7,7 @@
 import {
   domainHeads, flatten, initLinear, linear, split,
   type Key, type Labels, type LinearParams, type Tensor,
-} from '../dsl/index.ts';
+} from '../../dsl/index.ts';
 import type { NetConfig } from './config.ts';
 import { initTrunk, trunk, type TrunkParams } from './trunk.ts';
 

@@ -3,9 +3,9 @@
  * For tests and benchmarks (real data comes from stargan/data/).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { labels, normal, randInts, split, uniform, type Key } from '../dsl/index.ts';
-import type { NetConfig } from './config.ts';
-import type { Batch } from './step.ts';
+import { labels, normal, randInts, split, uniform, type Key } from '../../dsl/index.ts';
+import type { NetConfig } from '../v2/config.ts';
+import type { Batch } from '../v2/step.ts';
 
 export function syntheticBatch(key: Key, cfg: NetConfig, n: number): Batch {
   const [kx, ky, kt, kz1, kz2, kr1, kr2] = split(key, 7);
