@@ -22,9 +22,9 @@
  * that differs from PyTorch's by more than 10% of lr (the relative error of each tensor's
  * update is printed for information).
  */
-import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
-import { backendNames, fromTorch, key, useBackend, type BackendName, type Role } from '../dsl/index.ts';
+import { backendNames, fromTorch, key, useBackend, type Role } from '../dsl/index.ts';
+import { choiceFlag, parseFlags, runMain, UserError } from './lib/cli.ts';
 import { recordToEntries } from '../dsl/record-io.ts';
 import { readSafetensors, type Entry } from '../dsl/io/safetensors.ts';
 import { loadNets } from '../stargan/checkpoints/ours.ts';
@@ -43,26 +43,13 @@ and prints the relative error of every output, loss, gradient and post-step weig
 then 'N passed, M failed'. Exits 1 if any check fails.`;
 
 function parse() {
-  try {
-    const { values, positionals } = parseArgs({
-      allowPositionals: true,
-      options: {
-        tol: { type: 'string', default: '1e-3' },
-        backend: { type: 'string', default: 'wasm' },
-        verbose: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    });
-    if (values.help) { console.log(usage); process.exit(0); }
-    const tol = Number(values.tol);
-    if (!(tol > 0)) throw new Error(`--tol must be a positive number, got '${values.tol}'`);
-    if (!backendNames.includes(values.backend as BackendName)) throw new Error(`--backend must be one of ${backendNames.join(', ')}, got '${values.backend}'`);
-    if (positionals.length !== 1) throw new Error('expected exactly one ORACLE.safetensors argument');
-    return { file: positionals[0], tol, backend: values.backend as BackendName, verbose: values.verbose };
-  } catch (e) {
-    console.error(`pytorch-parity: ${(e as Error).message}\n${usage}`);
-    process.exit(2);
-  }
+  const flags = { tol: { type: 'string' }, backend: { type: 'string' }, verbose: { type: 'boolean', default: false } } as const;
+  const { values, positionals } = parseFlags(flags, usage, true);
+  const tol = Number(values.tol ?? '1e-3');
+  if (!(tol > 0)) throw new UserError(`--tol must be a positive number, got '${values.tol}' (see --help)`, 2);
+  const backend = choiceFlag('backend', values.backend, backendNames, 'wasm');
+  if (positionals.length !== 1) throw new UserError('expected exactly one ORACLE.safetensors argument (see --help)', 2);
+  return { file: positionals[0], tol, backend, verbose: values.verbose };
 }
 
 function configsOf(meta: Record<string, string>): StarGANConfig {
@@ -186,8 +173,4 @@ async function main() {
   process.exit(failed.length ? 1 : 0);
 }
 
-main().catch((e: Error) => {
-  console.error(`pytorch-parity: ${e.message}`);
-  if (process.env.DEBUG) console.error(e.stack);
-  process.exit(1);
-});
+runMain('pytorch-parity', main);
