@@ -48,8 +48,10 @@ test('resizeBilinear and cropResize agree with PIL (RGB, 8-bit) within 1/255 on 
     assert.equal(c.box ? c.w === c.h : true, true, `${c.name}: cropResize makes squares`);
     const pil = Float32Array.from(get(`u8.${c.name}`).data, (v) => v / 255);
     const { d, at } = maxDiff(ours.data, pil, c.w);
-    report.push(`${c.name} ${(d * 255).toFixed(3)}/255`);
-    // PIL rounds to 8 bits after each pass (<= 0.5/255 each); 1e-6 for float32 sums.
+    report.push(`${c.name} ${(d * 255).toFixed(4)}/255`);
+    // PIL rounds to 8 bits after each pass, half up (<= 0.5/255 each; crop_up's weights make
+    // exact halves, so it reaches 1/255 exactly); 1e-6 for float32 sums. Measured: 0.56..1.00.
+    // The float test below has no such rounding and is the tight one.
     assert.ok(d <= 1 / 255 + 1e-6, `${c.name}: ${W}x${H}${c.box ? ` box [${c.box}]` : ''} -> ${c.w}x${c.h} differs from PIL by ${(d * 255).toFixed(2)}/255 at ${at}`);
   }
   console.log(`max |ours - PIL| per case: ${report.join(', ')}`);
