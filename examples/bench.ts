@@ -43,7 +43,7 @@ of a batched forward of the EMA generator, and compares them with the PyTorch re
   --steps N        timed training iterations (default 5); the G forward runs 4x as many
   --warmup N       untimed runs first (default 1)
   --backend B      wasm | cpu (default wasm)
-  --threads N      wasm threads (default 2: the threaded build, dsl/wasm-threads.ts; 1: tfjs's
+  --threads N      wasm threads (default 2: the threaded build, dsl/engine/wasm-threads.ts; 1: tfjs's
                    single-threaded build, what useBackend('wasm') gives)
   --no-torch       skip the PyTorch reference
   --no-tsc         skip timing 'tsc --noEmit'

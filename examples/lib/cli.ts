@@ -66,7 +66,7 @@ export const backendFlag = { backend: { type: 'string' }, threads: { type: 'stri
 
 /**
  * Selects the backend named by --backend (default wasm). On wasm, --threads > 1 uses the
- * threaded build (dsl/wasm-threads.ts), whose results are bit-identical. Default 1: at small
+ * threaded build (dsl/engine/wasm-threads.ts), whose results are bit-identical. Default 1: at small
  * widths thread synchronisation costs more than it saves (see docs/PERFORMANCE.md).
  */
 export async function backendFrom(value: string | undefined, threadsFlag?: string): Promise<string> {
