@@ -1,43 +1,23 @@
 /**
  * A few general combinators. A layer bound to its parameters is a plain function
- * `x -> y`, so composition is function composition (`sequence` is fp-ts's `flow`, typed so
- * that a mismatch is blamed on the stage that does not fit); these add the shapes of
- * residual sums and domain-indexed heads.
+ * `x -> y`, so composition is function composition (`sequence` is fp-ts's `flow`, which
+ * types each link); these add the shapes of residual sums and domain-indexed heads.
+ *
+ * `sequence` reports a link whose types disagree at the earlier of its two stages (flow
+ * infers the type between them from both sides). Blaming the later stage takes `NoInfer` on
+ * each stage's input, and then TypeScript no longer infers through generic stages in the
+ * middle of a pipeline (`avgPool2`, `flatten`): it fixes their input to `unknown`.
  */
 import { flow } from 'fp-ts/lib/function.js';
 import { add, scale, selectHead, stack } from './ops.ts';
 import type { Shape } from './shape.ts';
 import { typed, type Labels, type Tensor } from './tensor.ts';
 
+/** Left-to-right composition of typed layers: `sequence(f, g, h)(x) = h(g(f(x)))`. */
+export const sequence = flow;
+
 /** A shape-preserving-or-not layer: input type to output type. */
 export type Layer<In, Out> = (x: In) => Out;
-
-// Each stage's input is `NoInfer`: the types flowing between stages are read from the earlier
-// stage's output only, so a stage that does not accept its predecessor's output is the one
-// underlined (fp-ts's `flow` infers them from both sides and blames whichever comes first).
-/** Left-to-right composition of typed layers: `sequence(f, g, h)(x) = h(g(f(x)))`. */
-export function sequence<A extends readonly unknown[], B>(ab: (...a: A) => B): (...a: A) => B;
-export function sequence<A extends readonly unknown[], B, C>(ab: (...a: A) => B, bc: Layer<NoInfer<B>, C>): (...a: A) => C;
-export function sequence<A extends readonly unknown[], B, C, D>(
-  ab: (...a: A) => B, bc: Layer<NoInfer<B>, C>, cd: Layer<NoInfer<C>, D>,
-): (...a: A) => D;
-export function sequence<A extends readonly unknown[], B, C, D, E>(
-  ab: (...a: A) => B, bc: Layer<NoInfer<B>, C>, cd: Layer<NoInfer<C>, D>, de: Layer<NoInfer<D>, E>,
-): (...a: A) => E;
-export function sequence<A extends readonly unknown[], B, C, D, E, F>(
-  ab: (...a: A) => B, bc: Layer<NoInfer<B>, C>, cd: Layer<NoInfer<C>, D>, de: Layer<NoInfer<D>, E>, ef: Layer<NoInfer<E>, F>,
-): (...a: A) => F;
-export function sequence<A extends readonly unknown[], B, C, D, E, F, G>(
-  ab: (...a: A) => B, bc: Layer<NoInfer<B>, C>, cd: Layer<NoInfer<C>, D>, de: Layer<NoInfer<D>, E>, ef: Layer<NoInfer<E>, F>,
-  fg: Layer<NoInfer<F>, G>,
-): (...a: A) => G;
-export function sequence<A extends readonly unknown[], B, C, D, E, F, G, H>(
-  ab: (...a: A) => B, bc: Layer<NoInfer<B>, C>, cd: Layer<NoInfer<C>, D>, de: Layer<NoInfer<D>, E>, ef: Layer<NoInfer<E>, F>,
-  fg: Layer<NoInfer<F>, G>, gh: Layer<NoInfer<G>, H>,
-): (...a: A) => H;
-export function sequence(...fs: [(...a: unknown[]) => unknown, ...Layer<unknown, unknown>[]]): (...a: unknown[]) => unknown {
-  return (flow as (...fns: typeof fs) => (...a: unknown[]) => unknown)(...fs);
-}
 
 /**
  * Pre-activation residual: `(shortcut(x) + residual(x)) / sqrt(2)`, which keeps unit

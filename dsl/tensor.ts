@@ -28,7 +28,9 @@ type Dims<S extends Shape> = 0 extends 1 & S ? any : { [K in keyof S]: Dim<S[K]>
  * `Tensor<[number, 512]>` is accepted where `Tensor<[8, 512]>` is expected and the other way round;
  * `Tensor<[8, 64]>` is not accepted as `Tensor<[8, 512]>`, nor a rank-3 tensor as a rank-2 one.
  */
-export type Tensor<S extends Shape = Shape> = tf.Tensor & { readonly [shapeBrand]: Dims<S> };
+export interface Tensor<S extends Shape = Shape> extends tf.Tensor {
+  readonly [shapeBrand]: Dims<S>;
+}
 
 /** The shape of a tensor type: `ShapeOf<Tensor<[8, 64]>>` is `[8, 64]`. */
 export type ShapeOf<T> = T extends Tensor<infer S> ? S : never;
