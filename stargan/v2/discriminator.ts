@@ -23,7 +23,7 @@ export function initDiscriminator(key: Key, cfg: NetConfig): DiscriminatorParams
 }
 
 export function discriminator<N extends number, H extends number, W extends number>(
-  p: DiscriminatorParams, x: Tensor<[N, 3, H, W]>, y: Labels<N>,
+  p: DiscriminatorParams, x: Tensor<[N, 3, H, W]>, y: Labels<NoInfer<N>>,
 ): Tensor<[N]> {
   const indices = Object.keys(p.main).map(Number).sort((a, b) => a - b);
   const last = indices[indices.length - 1];

@@ -23,7 +23,7 @@ export function initStyleEncoder(key: Key, cfg: NetConfig): StyleEncoderParams {
 }
 
 export function styleEncoder<N extends number, H extends number, W extends number, S extends number>(
-  p: StyleEncoderParams<S>, x: Tensor<[N, 3, H, W]>, y: Labels<N>,
+  p: StyleEncoderParams<S>, x: Tensor<[N, 3, H, W]>, y: Labels<NoInfer<N>>,
 ): Tensor<[N, S]> {
   const h = flatten(trunk(p.shared, x));
   return domainHeads(p.unshared.map((head) => (t: Tensor<[N, number]>) => linear(t, head)))(h, y);
