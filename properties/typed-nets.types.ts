@@ -11,8 +11,8 @@ import {
   selectLogit, sequence, stack, up2,
   type ConvParams, type Labels, type LinearParams, type Poolable, type Tensor,
 } from '../dsl/index.ts';
-import { discriminator, type DiscriminatorParams } from '../stargan/discriminator.ts';
-import { styleEncoder, type StyleEncoderParams } from '../stargan/style-encoder.ts';
+import { discriminator, type DiscriminatorParams } from '../stargan/v2/discriminator.ts';
+import { styleEncoder, type StyleEncoderParams } from '../stargan/v2/style-encoder.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Sizes that are not powers of two: a 28x28 MNIST-style net, 28 -> 14 -> 7, flatten 16*7*7.
