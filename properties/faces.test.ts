@@ -15,7 +15,7 @@ import './lib/setup.ts';
 import { image, key, liveTensors, normal, disposeParams, type Tensor } from '../dsl/index.ts';
 import { cropResize, decodeImage, type RgbImage } from '../dsl/io/image.ts';
 import {
-  analyseFaces, FACE_API_MODEL_DIR, identityCosineSimilarity, identityEuclideanDistance, loadFaceNets,
+  analyseFaces, attributesOf, FACE_API_MODEL_DIR, identityCosineSimilarity, identityEuclideanDistance, loadFaceNets,
   type FaceAnalysis, type Point,
 } from '../stargan/eval/faces.ts';
 import {
@@ -115,7 +115,7 @@ test('identity similarity of a face with itself is maximal, and other people are
 });
 
 test('attribute-flip accuracy counts undetected outputs and names unmapped domains', () => {
-  const attrs = analyses.map((a) => (a.detected ? { detected: true as const, gender: a.gender!, genderProbability: a.genderProbability!, age: a.age! } : { detected: false as const }));
+  const attrs = analyses.map(attributesOf);
   const toFemale = attributeFlipAccuracy(attrs, ['female', 'female', 'female', 'female']);
   assert.ok(toFemale.applicable);
   assert.equal(toFemale.metric, 'attribute-flip accuracy (face-api gender/age nets)');
