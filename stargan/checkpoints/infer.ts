@@ -11,6 +11,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import type { Entry } from '../../dsl/io/safetensors.ts';
 import { validateNetConfig, type NetConfig } from '../v2/config.ts';
 import { netNames } from '../v2/nets.ts';
+import { bottleneckBlocks, generatorRepeats } from '../v2/plan.ts';
 import { checkStrict, fmt, hpfName, isNetName, sameShape, type NetName } from './names.ts';
 
 /** A checkpoint's tensors by network (names relative to the network), the rest, and what was done to them. */
@@ -56,6 +57,7 @@ interface Trunk { base: number; r: number; widths: number[]; out: number }
 /** The inferred config and what had to be assumed. */
 export interface Inferred { net: NetConfig; notes: string[]; groups: Groups }
 
+/** The config of a checkpoint's grouped tensors (see inferNetConfig); errors name `source`. */
 export function inferFromGroups(groups: Groups, source: string): Inferred {
   const err = (m: string) => new Error(`${source}: ${m}`);
   const { nets } = groups;
@@ -136,14 +138,15 @@ export function inferFromGroups(groups: Groups, source: string): Inferred {
   const domains = agree('number of domains', [['mapping_network heads', fHeads.length], ['style_encoder heads', eHeads.length], ['discriminator output', dDomains]]);
   const styleDim = agree('style dim', [['mapping_network output', fStyle], ['style_encoder output', eStyle], ['generator AdaIN input', gStyle]]);
   const depth = agree('trunk depth', [['style_encoder ResBlks', e.r], ['discriminator ResBlks', d?.r]]);
-  const img = 2 ** (depth + 2);
+  const img = 2 ** (depth + 2); // the trunk has log2(img) - 2 blocks (plan.ts)
 
-  // Generator depth: log2(img) - 4 (+1 with the high-pass path) down-sampling blocks, then 2 bottleneck blocks.
-  const extraBlocks = enc.length - depth;
+  // The generator has one more encode block than the plan for img gives without the high-pass path iff w_hpf > 0.
+  const plainBlocks = generatorRepeats({ img, wHpf: 0 }) + bottleneckBlocks;
+  const extraBlocks = enc.length - plainBlocks;
   const filter = nets.generator!.get(hpfName);
   if (extraBlocks !== 0 && extraBlocks !== 1) {
     throw err(`generator has ${enc.length} encode blocks, but the style encoder's ${depth} ResBlks mean img ${img}, ` +
-      `which needs ${depth} (w_hpf = 0) or ${depth + 1} (w_hpf > 0)`);
+      `which needs ${plainBlocks} (w_hpf = 0) or ${plainBlocks + 1} (w_hpf > 0)`);
   }
   let wHpf = 0;
   if (extraBlocks === 1) {

@@ -24,10 +24,13 @@ export interface BlockPlan {
 export const nextWidth = (din: number, maxConv: number): number => Math.min(din * 2, maxConv);
 
 /** Number of generator downsampling blocks: log2(img) - 4, plus one with the high-pass path. */
-export const generatorRepeats = (cfg: NetConfig): number => Math.log2(cfg.img) - 4 + (cfg.wHpf > 0 ? 1 : 0);
+export const generatorRepeats = (cfg: Pick<NetConfig, 'img' | 'wHpf'>): number => Math.log2(cfg.img) - 4 + (cfg.wHpf > 0 ? 1 : 0);
+
+/** Number of generator bottleneck blocks (after the downsampling ones, at the lowest resolution). */
+export const bottleneckBlocks = 2;
 
 /** Number of trunk downsampling blocks: img -> 4. */
-export const trunkRepeats = (cfg: NetConfig): number => Math.log2(cfg.img) - 2;
+export const trunkRepeats = (cfg: Pick<NetConfig, 'img'>): number => Math.log2(cfg.img) - 2;
 
 /** `n` downsampling blocks from `base` channels, widths following the rule. */
 function downBlocks(base: number, maxConv: number, n: number): BlockPlan[] {
@@ -46,7 +49,7 @@ const lastWidth = (blocks: readonly BlockPlan[], base: number): number => (block
 export interface GeneratorPlan {
   /** from_rgb's output and to_rgb's input width. */
   readonly base: number;
-  /** Encoder ResBlks (normalised): the downsampling ones, then 2 bottleneck ones. */
+  /** Encoder ResBlks (normalised): the downsampling ones, then the bottleneck ones. */
   readonly encode: readonly BlockPlan[];
   /** Decoder AdainResBlks: decode[k] maps encode[n-1-k]'s output width back to its input width. */
   readonly decode: readonly BlockPlan[];
@@ -56,7 +59,7 @@ export function generatorPlan(cfg: NetConfig): GeneratorPlan {
   const down = downBlocks(cfg.base, cfg.maxConv, generatorRepeats(cfg));
   const w = lastWidth(down, cfg.base);
   const bottleneck: BlockPlan = { din: w, dout: w, resample: false };
-  const encode = [...down, bottleneck, bottleneck];
+  const encode = [...down, ...Array.from({ length: bottleneckBlocks }, () => bottleneck)];
   const decode = encode.map((_, k) => {
     const e = encode[encode.length - 1 - k];
     return { din: e.dout, dout: e.din, resample: e.resample };
