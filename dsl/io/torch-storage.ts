@@ -137,6 +137,7 @@ function isStorageRef(v: unknown): v is StorageRef {
   return typeof v === 'object' && v !== null && storageRefs.has(v);
 }
 
+/** Registers a StorageRef made by the reader, the only kind rebuildTensor accepts. */
 export function storageRef(ref: StorageRef): StorageRef {
   storageRefs.add(ref);
   return ref;
