@@ -11,16 +11,18 @@
 import * as path from 'node:path';
 import type { NetConfig } from '../stargan/v2/config.ts';
 import { parseFlags, runMain, UserError } from './lib/cli.ts';
-import type { ExportOptions, Parts } from '../stargan/checkpoints/official.ts';
+import type { ExportOptions } from '../stargan/checkpoints/export.ts';
+import type { Parts } from '../stargan/checkpoints/names.ts';
 import type { Nets } from '../stargan/v2/nets.ts';
 
 /** The tensor modules, loaded after the arguments are checked (so --help and usage errors answer at once). */
 async function loadLib() {
-  const [dsl, checkpoint, config, interop, disc, step] = await Promise.all([
+  const [dsl, checkpoint, config, official, names, exporting, disc, step] = await Promise.all([
     import('../dsl/index.ts'), import('../stargan/checkpoints/ours.ts'), import('../stargan/v2/config.ts'),
-    import('../stargan/checkpoints/official.ts'), import('../stargan/v2/discriminator.ts'), import('../stargan/v2/step.ts'),
+    import('../stargan/checkpoints/official.ts'), import('../stargan/checkpoints/names.ts'),
+    import('../stargan/checkpoints/export.ts'), import('../stargan/v2/discriminator.ts'), import('../stargan/v2/step.ts'),
   ]);
-  return { ...dsl, ...checkpoint, ...config, ...interop, ...disc, trainState: step.trainState };
+  return { ...dsl, ...checkpoint, ...config, ...official, ...names, ...exporting, ...disc, trainState: step.trainState };
 }
 type Lib = Awaited<ReturnType<typeof loadLib>>;
 

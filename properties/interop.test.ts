@@ -22,10 +22,10 @@ import { saveCheckpoint } from '../stargan/checkpoints/ours.ts';
 import { defaultTrain, type NetConfig } from '../stargan/v2/config.ts';
 import { discriminator } from '../stargan/v2/discriminator.ts';
 import { generator } from '../stargan/v2/generator.ts';
-import {
-  disposeLoaded, exportSafetensors, exportTorchCheckpoint, inferNetConfig, inferNetConfigWithNotes, loadAnyCheckpoint, officialShapes,
-  readCheckpointEntries, type Parts,
-} from '../stargan/checkpoints/official.ts';
+import { disposeLoaded, loadAnyCheckpoint, readCheckpointEntries } from '../stargan/checkpoints/official.ts';
+import { exportSafetensors, exportTorchCheckpoint } from '../stargan/checkpoints/export.ts';
+import { inferNetConfig, inferNetConfigWithNotes } from '../stargan/checkpoints/infer.ts';
+import { officialShapes, type Parts } from '../stargan/checkpoints/names.ts';
 import { mappingNetwork } from '../stargan/v2/mapping.ts';
 import { initNets, netNames, type EmaNets, type Nets } from '../stargan/v2/nets.ts';
 import { initTrainState } from '../stargan/v2/step.ts';
