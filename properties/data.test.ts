@@ -14,7 +14,8 @@ import { createRequire } from 'node:module';
 import { PNG } from 'pngjs';
 import { jpegBytes, pngBytes, put, rgba, solid, type Rgb8 } from './lib/images.ts';
 import { cropResize, decodeImage, imageGrid, resizeBilinear, writePng, type RgbImage } from '../dsl/io/image.ts';
-import { celebaAttributes, domainFolders, emojiDataset, pythonShuffle, type Dataset } from '../stargan/data/datasets.ts';
+import { celebaAttributes, domainFolders, pythonShuffle, type Dataset } from '../stargan/data/datasets.ts';
+import { emojiDataset } from '../stargan/data/emoji.ts';
 import { createImageCache, loadImages, sampleBatch, workingSize } from '../stargan/data/sampler.ts';
 import { renderLossPlot, writeLossPlot } from '../dsl/io/plot.ts';
 
