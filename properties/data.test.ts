@@ -3,6 +3,9 @@
  * the dataset layouts (StarGAN v2 folders, CelebA attributes, the embedded emoji default)
  * and their errors, and the sampler (pure and deterministic, balanced, references from the
  * target domain, values in [-1, 1]). Fixtures are made here, in a temp folder.
+ *
+ * Over 400 lines because the layouts' tests share one temp folder and the hand-made image helpers
+ * (palette PNGs, truncated files); each describe block reads on its own.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';

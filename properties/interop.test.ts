@@ -6,6 +6,8 @@
  * - Our networks exported as safetensors or as a torch.save .ckpt load into PyTorch with load_state_dict(strict=True)
  *   and give our outputs (live PyTorch, Debian's /usr/bin/python3: skipped with a reason when it lacks torch, failed under CI=true).
  * Fixtures come from properties/fixtures/interop/make_fixtures.py.
+ *
+ * Over 400 lines because the live PyTorch round trip carries its Python half inline (one script, run once).
  */
 import { errorOf } from './lib/errors.ts';
 import { needsTorch, python, runChild } from './lib/child.ts';
