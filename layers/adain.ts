@@ -2,7 +2,9 @@
  * AdaIN (REFERENCE section 1): `h = fc(s)` splits into gamma, beta (each C);
  * output `(1 + gamma) * IN(x) + beta`, IN without affine (eps 1e-5).
  */
-import { chunk2, initLinear, instanceNorm, linear, modulate, type Key, type LinearParams, type Tensor } from '../dsl/index.ts';
+import {
+  chunk2, dims, instanceNorm, linear, linearSpec, materialize, modulate, type Key, type LinearParams, type Spec, type Tensor,
+} from '../dsl/index.ts';
 
 export interface AdaINParams<S extends number = number, C extends number = number> {
   readonly fc: LinearParams<number, S>; // S -> 2C
@@ -10,14 +12,19 @@ export interface AdaINParams<S extends number = number, C extends number = numbe
   readonly __channels?: C;
 }
 
+/** The parameters as specs (dsl/spec.ts): fc is Linear(S -> 2C), He-initialised. */
+export function adaINSpec(key: Key, styleDim: number, c: number): Spec<AdaINParams> {
+  return { fc: linearSpec(key, styleDim, 2 * c) };
+}
+
 export function initAdaIN<S extends number, C extends number>(key: Key, styleDim: S, c: C): AdaINParams<S, C> {
-  return { fc: initLinear(key, styleDim, 2 * c) };
+  return materialize<AdaINParams>(adaINSpec(key, styleDim, c)) as AdaINParams<S, C>;
 }
 
 /** `(N, C, H, W), (N, S) -> (N, C, H, W)`. */
 export function adaIN<N extends number, C extends number, H extends number, W extends number, S extends number>(
   p: AdaINParams<S, C>, x: Tensor<[N, NoInfer<C>, H, W]>, s: Tensor<[NoInfer<N>, NoInfer<S>]>,
 ): Tensor<[N, C, H, W]> {
-  const [gamma, beta] = chunk2(linear(s, p.fc), x.shape[3] as C);
+  const [gamma, beta] = chunk2(linear(s, p.fc), dims(x).c);
   return modulate(instanceNorm(x), gamma, beta);
 }

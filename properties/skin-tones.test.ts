@@ -12,11 +12,11 @@ import fc from 'fast-check';
 import * as tf from '@tensorflow/tfjs-core';
 import './lib/setup.ts';
 import { disposeParams, key, leaves, mapParams, tidyTree } from '../dsl/index.ts';
-import { defaultTrain, emaBetaAt, type NetConfig, type TrainConfig } from '../stargan/config.ts';
+import { defaultTrain, emaBetaAt, type NetConfig, type TrainConfig } from '../stargan/v2/config.ts';
 import { numpyPermutation } from '../stargan/data/numpy-permutation.ts';
 import { SKIN_TONE_DOMAINS, skinToneDataset } from '../stargan/data/skin-tones.ts';
 import { changedRegion, pairedL1 } from '../stargan/eval/paired.ts';
-import { emaUpdate, initTrainState, type StarGANConfig } from '../stargan/step.ts';
+import { emaUpdate, initTrainState, type StarGANConfig } from '../stargan/v2/step.ts';
 
 /** Asserts f throws one line that contains every fragment. */
 function throwsWith(f: () => unknown, ...fragments: string[]): void {

@@ -14,17 +14,19 @@ import fc from 'fast-check';
 import * as tf from '@tensorflow/tfjs-core';
 import './lib/setup.ts';
 import {
-  advance, countParams, disposeParams, flattenParams, key, labels, liveTensors, normal, split, type Tensor,
+  advance, countParams, disposeParams, flattenParams, key, labels, liveTensors, meanAbsDiff, normal, split, type Tensor,
 } from '../dsl/index.ts';
 import { initResBlk, resBlk } from '../layers/resblk.ts';
-import { afhq, celebaHQ, defaultTrain, small, type NetConfig } from '../stargan/config.ts';
-import { discriminator, initDiscriminator } from '../stargan/discriminator.ts';
-import { initMapping, mappingNetwork } from '../stargan/mapping.ts';
-import { initNets } from '../stargan/nets.ts';
-import { initStyleEncoder, styleEncoder } from '../stargan/style-encoder.ts';
-import { loadCheckpoint, saveCheckpoint } from '../stargan/checkpoint.ts';
-import { dStep, emaUpdate, gStep, initTrainState, step, type StarGANConfig, type TrainState } from '../stargan/step.ts';
-import { syntheticBatch } from '../stargan/synthetic.ts';
+import { afhq, celebaHQ, defaultTrain, small, type NetConfig } from '../stargan/v2/config.ts';
+import { discriminator, initDiscriminator } from '../stargan/v2/discriminator.ts';
+import { initMapping, mappingNetwork } from '../stargan/v2/mapping.ts';
+import { initNets } from '../stargan/v2/nets.ts';
+import { initStyleEncoder, styleEncoder } from '../stargan/v2/style-encoder.ts';
+import { loadCheckpoint, saveCheckpoint } from '../stargan/checkpoints/ours.ts';
+import { dStep, emaUpdate, gGrads, gStep, initTrainState, step, type StarGANConfig, type TrainState } from '../stargan/v2/step.ts';
+import { translate } from '../stargan/samples.ts';
+import { syntheticBatch } from '../stargan/data/batch.ts';
+import { readSafetensors } from '../dsl/io/safetensors.ts';
 
 const counts = (cfg: NetConfig) => {
   const nets = initNets(key(0), cfg);
@@ -32,6 +34,20 @@ const counts = (cfg: NetConfig) => {
   disposeParams(nets);
   return c;
 };
+
+test('training defaults are the official ones (main.py, solver.py) and those of the PyTorch oracles', () => {
+  const official = {
+    lambdaReg: 1, lambdaSty: 1, lambdaDs: 1, lambdaCyc: 1, dsIter: 100_000,
+    lr: 1e-4, fLr: 1e-6, beta1: 0, beta2: 0.99, weightDecay: 1e-4, emaBeta: 0.999,
+  };
+  assert.deepEqual(defaultTrain, official);
+  // pytorch-parity.ts takes the oracle's config, so the defaults are only checked here.
+  for (const oracle of ['oracle-img16-k2.safetensors', 'oracle-img32-k3-lds0.safetensors']) {
+    const { metadata } = readSafetensors(path.join(import.meta.dirname, 'fixtures', oracle));
+    const meta = { lr: 'lr', f_lr: 'fLr', beta1: 'beta1', beta2: 'beta2', weight_decay: 'weightDecay', ema_beta: 'emaBeta' } as const;
+    for (const [k, field] of Object.entries(meta)) assert.equal(Number(metadata[k]), defaultTrain[field], `${oracle}: ${k}`);
+  }
+});
 
 test('parameter counts equal the official ones (CelebA-HQ, AFHQ, small CPU config)', () => {
   assert.deepEqual(counts(celebaHQ), { generator: 43_467_395, mapping_network: 2_438_272, style_encoder: 20_916_928, discriminator: 20_852_290 });
@@ -129,6 +145,21 @@ test('each sub-step changes only the networks it should', () => {
   assert.deepEqual([g1, g2].map((s) => [s.opt.mapping_network.step, s.opt.style_encoder.step]), [[1, 1], [1, 1]]);
 });
 
+test('w_hpf > 0: the G inside the training loss is the G that sampling runs (both drop the decoder shortcuts)', () => {
+  const hpf: StarGANConfig = { net: { ...tiny, wHpf: 1 }, train: cfg.train };
+  const s = initTrainState(key(11), hpf);
+  const b = syntheticBatch(key(12), hpf.net, 2);
+  const { value, grads, parts } = gGrads(hpf, s, b, 'latent');
+  const [trained, bySampling] = tf.tidy(() => {
+    const fake = translate(s.nets, b.x, mappingNetwork(s.nets.mapping_network, b.z1, b.yTrg), hpf.net);
+    const rec = translate(s.nets, fake, styleEncoder(s.nets.style_encoder, b.x, b.y), hpf.net);
+    return [parts.cyc.dataSync()[0], meanAbsDiff(rec, b.x).dataSync()[0]];
+  });
+  assert.ok(Math.abs(trained - bySampling) <= 1e-6 * Math.abs(bySampling), `cycle loss ${trained} in training vs ${bySampling} by the sampling G`);
+  tf.dispose([value, ...Object.values(parts)]);
+  [grads, s, b].forEach(disposeParams);
+});
+
 /** The training fold as the main program runs it: each batch drawn from the state's key. */
 function run(state: TrainState, iterations: number): TrainState {
   let s = state;
@@ -188,9 +219,10 @@ for (const oracle of ['oracle-img16-k2.safetensors', 'oracle-img32-k3-lds0.safet
     const file = path.join(import.meta.dirname, 'fixtures', oracle);
     let out: string;
     try {
-      out = execFileSync(process.execPath, ['--import', 'tsx', 'examples/pytorch-parity.ts', file], { encoding: 'utf8' });
+      out = execFileSync(process.execPath, ['--import', 'tsx', 'examples/pytorch-parity.ts', file], { encoding: 'utf8', timeout: 120_000 });
     } catch (e) {
-      assert.fail(`parity failed:\n${(e as { stdout?: string }).stdout ?? e}`);
+      const { stdout, stderr, signal } = e as { stdout?: string; stderr?: string; signal?: string };
+      assert.fail(`parity failed${signal ? ` (killed by ${signal}: timed out?)` : ''}:\n${stdout ?? e}\n${stderr ?? ''}`);
     }
     assert.match(out, /^\d+ passed, 0 failed$/m);
   });

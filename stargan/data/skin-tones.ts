@@ -11,7 +11,8 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { emojiPackageDir, type Dataset, type EmojiVendor } from './datasets.ts';
+import type { Dataset } from './datasets.ts';
+import { emojiPackageDir, type EmojiVendor } from './emoji.ts';
 import { numpyPermutation } from './numpy-permutation.ts';
 
 /** The five tone modifiers in emoji.json's `skin_variations` keys, lightest first, with readable names. */

@@ -13,9 +13,9 @@ import { image, labels, normal, split, toTorch, type Key, type Tensor } from '..
 import type { Dataset } from '../data/datasets.ts';
 import { loadImages } from '../data/sampler.ts';
 import type { PairedDataset } from '../data/skin-tones.ts';
-import type { EmaNets } from '../nets.ts';
+import type { EmaNets } from '../v2/nets.ts';
 import { latentStyles, translate, type Grid } from '../samples.ts';
-import { styleEncoder } from '../style-encoder.ts';
+import { styleEncoder } from '../v2/style-encoder.ts';
 import { changedRegion, meanPairedL1, pairedL1, type PairedL1 } from './paired.ts';
 
 /** The held-out images, loaded once: NCHW float32 in [-1, 1]. */
@@ -74,7 +74,7 @@ function translateAll(ema: EmaNets, x: Float32Array, s: Tensor<[number, number]>
     tf.tidy(() => {
       const xi = image(x.subarray(i * size, (i + m) * size), [m, 3, img, img] as const);
       const si = tf.slice(s, [i, 0], [m, -1]) as Tensor<[number, number]>;
-      out.set(toTorch(translate(ema, xi, si, wHpf), 'image').dataSync(), i * size);
+      out.set(toTorch(translate(ema, xi, si, { wHpf }), 'image').dataSync(), i * size);
     });
   }
   return out;

@@ -7,9 +7,7 @@
  * sampler a plain function; sharp (libvips) is ~10x faster on 1024px JPEGs but only has an
  * async API and a native binary.
  */
-import { readFileOrFail, writeFileAtomic } from '../../dsl/files.ts';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
+import { readFileOrFail, writeFileAtomic } from './files.ts';
 import { PNG } from 'pngjs';
 import jpeg from 'jpeg-js';
 
