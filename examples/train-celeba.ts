@@ -18,7 +18,7 @@ import { EMOJI_VENDORS, type EmojiVendor } from '../stargan/data/emoji.ts';
 import { openTrainingData, type TrainingData } from '../stargan/data/training-data.ts';
 import { writeStackedPlots, type LossPlotOptions } from '../dsl/io/plot.ts';
 import type { PairedDataset } from '../stargan/data/skin-tones.ts';
-import { evaluateHeldOut, identityBaseline, loadHeldOut, pairedGrid, type HeldOut } from '../stargan/eval/held-out.ts';
+import { baselines, evaluateHeldOut, loadHeldOut, pairedGrid, type HeldOut } from '../stargan/eval/held-out.ts';
 import { createImageCache, type ImageCache } from '../stargan/data/sampler.ts';
 import { sampleGrids, writeGrid } from '../stargan/samples.ts';
 import { initTrainState, lossValues, step, type Batch, type StarGANConfig, type TrainState } from '../stargan/v2/step.ts';
@@ -222,6 +222,7 @@ function plotLosses(file: string, log: LogLine[], metrics: LogLine[] = []): void
       series: {
         'latent-guided': m('latent'), 'reference-guided': m('ref'), 'latent, in region': m('latent_inside'),
         'source as is': m('identity'), 'source as is, in region': m('identity_inside'),
+        'source + mean shift, in region': m('mean_shift_inside'),
       },
       // "in region": pixels the translation must change (where the source and the target tone differ).
       opts: { title: 'held-out emoji: mean L1 to the real emoji in the target tone (EMA G)', x: metrics.map((l) => l.iteration), smooth: 0, robust: false },
@@ -234,7 +235,7 @@ function plotLosses(file: string, log: LogLine[], metrics: LogLine[] = []): void
 function evaluate(s: TrainState, cfg: StarGANConfig, set: HeldOut, domains: readonly string[], seed: number, elapsed: number): LogLine {
   const t = performance.now();
   const r = evaluateHeldOut(s.ema, set, cfg.net.latentDim, cfg.net.wHpf, makeKey(seed + 0xe7a1));
-  const base = identityBaseline(set);
+  const base = baselines(set);
   const round = (v: number) => Math.round(v * 1e5) / 1e5;
   return {
     iteration: s.iteration, elapsed_s: Math.round(elapsed * 10) / 10, eval_s: Math.round((performance.now() - t) / 100) / 10,
@@ -243,7 +244,9 @@ function evaluate(s: TrainState, cfg: StarGANConfig, set: HeldOut, domains: read
     latent: round(r.latent.all), latent_inside: round(r.latent.inside), latent_outside: round(r.latent.outside),
     ref: round(r.ref.all), ref_inside: round(r.ref.inside), ref_outside: round(r.ref.outside),
     ...Object.fromEntries(r.latentPerTarget.map((v, i) => [`latent_to_${domains[set.targets[i].domain]}`, round(v)])),
-    identity: round(base.all), identity_inside: round(base.inside), identity_outside: round(base.outside),
+    identity: round(base.identity.all), identity_inside: round(base.identity.inside), identity_outside: round(base.identity.outside),
+    mean_shift: round(base.meanShift.all), mean_shift_inside: round(base.meanShift.inside), mean_shift_outside: round(base.meanShift.outside),
+    domain_mean: round(base.domainMean.all), domain_mean_inside: round(base.domainMean.inside), domain_mean_outside: round(base.domainMean.outside),
   };
 }
 
@@ -350,7 +353,7 @@ async function main(): Promise<void> {
   const last = metrics[metrics.length - 1];
   if (last) {
     console.log(`  held-out    ${metricsFile}: mean L1 of the EMA G's translations to the real emoji in the target tone, ${last.latent.toFixed(3)} latent-guided, ${last.ref.toFixed(3)} reference-guided`);
-    console.log(`              (${last.latent_inside.toFixed(3)} inside the changed region; leaving the source unchanged gives ${last.identity.toFixed(3)}, ${last.identity_inside.toFixed(3)} inside)`);
+    console.log(`              (${last.latent_inside.toFixed(3)} inside the changed region; baselines: the source as is ${last.identity.toFixed(3)} (${last.identity_inside.toFixed(3)} inside), the source + the tones' mean difference ${last.mean_shift.toFixed(3)} (${last.mean_shift_inside.toFixed(3)} inside))`);
   }
 }
 

@@ -90,7 +90,7 @@ describe('train-celeba.ts on real layouts', () => {
     const lines = fs.readFileSync(path.join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     assert.deepEqual(lines.map((l) => l.iteration), [0, 1, 2], 'evaluated before training and after each iteration');
     for (const l of lines) {
-      for (const k of ['latent', 'latent_inside', 'latent_outside', 'ref', 'ref_inside', 'ref_outside', 'latent_to_dark', 'identity', 'identity_inside', 'identity_outside']) {
+      for (const k of ['latent', 'latent_inside', 'latent_outside', 'ref', 'ref_inside', 'ref_outside', 'latent_to_dark', 'identity', 'identity_inside', 'identity_outside', 'mean_shift_inside', 'domain_mean']) {
         assert.ok(l[k] >= 0 && l[k] <= 1, `${k} = ${l[k]}`);
       }
       assert.deepEqual([l.identity, l.identity_inside], [lines[0].identity, lines[0].identity_inside], 'the baseline is fixed');

@@ -16,6 +16,7 @@ import { defaultTrain, emaBetaAt, type NetConfig, type TrainConfig } from '../st
 import { numpyPermutation } from '../stargan/data/numpy-permutation.ts';
 import { SKIN_TONE_DOMAINS, skinToneDataset } from '../stargan/data/skin-tones.ts';
 import { changedRegion, pairedL1 } from '../stargan/eval/paired.ts';
+import { baselines, type HeldOut } from '../stargan/eval/held-out.ts';
 import { emaUpdate, initTrainState, type StarGANConfig } from '../stargan/v2/step.ts';
 
 /** Asserts f throws one line that contains every fragment. */
@@ -135,6 +136,23 @@ describe('paired metric', () => {
       assert.ok(Math.abs(mix - ab.all) < 1e-9, `${mix} vs ${ab.all}`);
       assert.equal(pairedL1(a, a, region, n).all, 0);
     }), { numRuns: 40, seed: 2 });
+  });
+
+  test('baselines: a tone that is a constant offset of the source is exact under the mean shift; identity scores the source', () => {
+    const n = 2;
+    const size = 3 * 2 * 2;
+    const src = Float32Array.from({ length: n * size }, (_, k) => ((k * 37) % 11) / 11 - 0.6);
+    const offset = Float32Array.from({ length: size }, (_, j) => (j % 3) * 0.1 - 0.05);
+    const toned = Float32Array.from(src, (v, k) => v + offset[k % size]);
+    const mean = (x: Float32Array) => Float32Array.from({ length: size }, (_, j) => (x[j] + x[size + j]) / 2);
+    const set: HeldOut = {
+      n, img: 2, srcDomain: 0, real: [src, toned], trainMean: [mean(src), mean(toned)],
+      targets: [{ domain: 1, region: changedRegion(src, toned, n), ref: toned }],
+    };
+    const b = baselines(set);
+    assert.ok(b.meanShift.all < 1e-7, `mean shift ${b.meanShift.all}`);
+    assert.deepEqual(b.identity, pairedL1(src, toned, set.targets[0].region, n));
+    assert.ok(b.identity.all > 0.01 && b.domainMean.all > 0.01);
   });
 
   test('errors: sizes that do not match', () => {

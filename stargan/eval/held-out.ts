@@ -25,6 +25,8 @@ export interface HeldOut {
   readonly srcDomain: number;
   /** every domain's real images: real[d] = (n, 3, img, img), index-aligned (item i in domain d). */
   readonly real: readonly Float32Array[];
+  /** Each domain's mean training image (3, img, img): what the trivial baselines know of a tone. */
+  readonly trainMean: readonly Float32Array[];
   /** Per target domain (every domain but the source's). */
   readonly targets: readonly {
     readonly domain: number;
@@ -35,9 +37,18 @@ export interface HeldOut {
   }[];
 }
 
+/** The mean of n images (n, 3, H, W) -> (3, H, W). */
+function meanImage(x: Float32Array, n: number): Float32Array {
+  const size = x.length / n;
+  const m = new Float32Array(size);
+  for (let i = 0; i < n; i++) for (let j = 0; j < size; j++) m[j] += x[i * size + j] / n;
+  return m;
+}
+
 /**
  * Loads the held-out set: `val` must be paired (files[d][i] = item i in domain d); the
- * references come from `train` (never from the held-out items), fixed picks.
+ * references come from `train` (never from the held-out items), fixed picks; the baselines'
+ * domain means from all of `train`.
  */
 export function loadHeldOut(val: PairedDataset, train: Dataset, img: number, srcDomain = 0): HeldOut {
   const n = val.files[0].length;
@@ -50,7 +61,8 @@ export function loadHeldOut(val: PairedDataset, train: Dataset, img: number, src
     const refFiles = Array.from({ length: n }, (_, i) => pool[(7 * i + 13 * d + 3) % pool.length]);
     return { domain: d, region: changedRegion(real[srcDomain], real[d], n), ref: loadImages(refFiles, img) };
   });
-  return { n, img, srcDomain, real, targets };
+  const trainMean = train.files.map((f) => meanImage(loadImages(f, img), f.length));
+  return { n, img, srcDomain, real, trainMean, targets };
 }
 
 /** One evaluation: mean L1 (all, inside, outside the changed region) and per target domain. */
@@ -109,10 +121,29 @@ export function evaluateHeldOut(ema: EmaNets, set: HeldOut, latentDim: number, w
   return { latent: meanPairedL1(lat), ref: meanPairedL1(refs), latentPerTarget };
 }
 
-/** The baseline "source unchanged": the source image itself compared with each target. */
-export function identityBaseline(set: HeldOut): PairedL1 {
+/** What a translation must beat: trivial outputs scored like the generator's (the anchor's baselines). */
+export interface Baselines {
+  /** The source as it is. */
+  readonly identity: PairedL1;
+  /** The source plus the difference of the target and source domains' mean training images. */
+  readonly meanShift: PairedL1;
+  /** The target domain's mean training image. */
+  readonly domainMean: PairedL1;
+}
+
+/** The baselines on the held-out set, averaged over the target domains. */
+export function baselines(set: HeldOut): Baselines {
+  const { n } = set;
   const src = set.real[set.srcDomain];
-  return meanPairedL1(set.targets.map((t) => pairedL1(src, set.real[t.domain], t.region, set.n)));
+  const size = src.length / n;
+  const score = (out: (t: HeldOut['targets'][number]) => Float32Array) =>
+    meanPairedL1(set.targets.map((t) => pairedL1(out(t), set.real[t.domain], t.region, n)));
+  const tiled = (m: (j: number) => number) => Float32Array.from({ length: n * size }, (_, k) => m(k % size));
+  return {
+    identity: score(() => src),
+    meanShift: score((t) => Float32Array.from(src, (v, k) => v + set.trainMean[t.domain][k % size] - set.trainMean[set.srcDomain][k % size])),
+    domainMean: score((t) => tiled((j) => set.trainMean[t.domain][j])),
+  };
 }
 
 /**
