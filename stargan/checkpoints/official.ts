@@ -30,7 +30,7 @@ import { parseSafetensors, writeSafetensors, type Entry } from '../../dsl/io/saf
 import { flattenStateDicts, parseTorchCheckpoint } from '../../dsl/io/torch-read.ts';
 import { highPassFilter } from '../../layers/highpass.ts';
 import { checkpointFormat, checkpointNetConfig, loadEmaNets, loadNets } from './ours.ts';
-import { validateNetConfig, type NetConfig } from '../v2/config.ts';
+import { decoderOf, validateNetConfig, type NetConfig } from '../v2/config.ts';
 import { netNames, type EmaNets, type Nets } from '../v2/nets.ts';
 
 export type NetName = (typeof netNames)[number];
@@ -550,6 +550,9 @@ function exportEntries(parts: Parts, net: NetConfig, opts: ExportOptions, file: 
   const err = (m: string) => new Error(`${file}: ${m}`);
   const valid = validateNetConfig(net);
   if (E.isLeft(valid)) throw err(`invalid config (${valid.left})`);
+  if (decoderOf(net) !== 'adain') {
+    throw err(`decoder '${decoderOf(net)}' has no official StarGAN v2 counterpart (the official generator uses AdaIN): keep our checkpoint format for this model`);
+  }
   const present = netNames.filter((n) => parts[n] !== undefined);
   if (present.length === 0) throw err('nothing to export (no networks given)');
   const out: [string, Entry][] = [];

@@ -2,6 +2,8 @@
  * Generator G(x, s) (REFERENCE section 2): from_rgb -> encoder (ResBlk, downsampling, then
  * 2 bottleneck blocks) -> decoder mirroring it (AdainResBlk) -> to_rgb (IN affine, lrelu,
  * conv1x1). No tanh. Widths: dim_in = base, doubled per downsampling up to maxConv.
+ * With `decoder: 'modconv'` the decoder blocks are ModConvResBlks (StyleGAN2 modulated convs)
+ * instead of AdainResBlks; everything else is unchanged.
  *
  *   x: (N, 3, H, W), s: (N, S)  ->  (N, 3, H, W)
  */
@@ -12,8 +14,9 @@ import {
 } from '../../dsl/index.ts';
 import { adainResBlk, adainResBlkUp, initAdainResBlk, type AdainResBlkParams } from '../../layers/adain-resblk.ts';
 import { highPass } from '../../layers/highpass.ts';
+import { initModConvResBlk, isModConvResBlk, modConvResBlk, modConvResBlkUp, type ModConvResBlkParams } from '../../layers/modconv-resblk.ts';
 import { initResBlk, resBlk, resBlkDown, type ResBlkParams } from '../../layers/resblk.ts';
-import type { NetConfig } from './config.ts';
+import { decoderOf, type NetConfig } from './config.ts';
 
 /**
  * What G's forward pass depends on besides its parameters. Required by {@link generator}, so training,
@@ -25,10 +28,13 @@ export type GeneratorConfig = Pick<NetConfig, 'wHpf'>;
 export interface GeneratorParams<S extends number = number> {
   readonly from_rgb: ConvParams<number, 3, 3>;
   readonly encode: readonly ResBlkParams[];
-  readonly decode: readonly AdainResBlkParams<number, number, S>[];
+  /** AdainResBlk, or ModConvResBlk with `decoder: 'modconv'` (the parameters say which). */
+  readonly decode: readonly DecoderBlockParams<S>[];
   /** nn.Sequential(InstanceNorm2d(affine), LeakyReLU, Conv2d): index 1 is the activation. */
   readonly to_rgb: { readonly '0': AffineParams<number>; readonly '2': ConvParams<3, number, 1> };
 }
+
+export type DecoderBlockParams<S extends number = number> = AdainResBlkParams<number, number, S> | ModConvResBlkParams<number, number, S>;
 
 /** Number of downsampling blocks: log2(img) - 4, plus one with the high-pass path. */
 export function generatorRepeats(cfg: NetConfig): number {
@@ -39,18 +45,19 @@ export function initGenerator(key: Key, cfg: NetConfig): GeneratorParams {
   const repeats = generatorRepeats(cfg);
   const ks = split(key, 2 * (repeats + 2) + 2);
   const encode: ResBlkParams[] = [];
-  const decode: AdainResBlkParams[] = [];
+  const decode: DecoderBlockParams[] = [];
+  const initDecoderBlock = decoderOf(cfg) === 'modconv' ? initModConvResBlk : initAdainResBlk;
   let din = cfg.base;
   let dout = cfg.base;
   for (let i = 0; i < repeats; i++) {
     dout = Math.min(din * 2, cfg.maxConv);
     encode.push(initResBlk(ks[2 * i], { din, dout, normalize: true }));
-    decode.unshift(initAdainResBlk(ks[2 * i + 1], { din: dout, dout: din, styleDim: cfg.styleDim }));
+    decode.unshift(initDecoderBlock(ks[2 * i + 1], { din: dout, dout: din, styleDim: cfg.styleDim }));
     din = dout;
   }
   for (let i = repeats; i < repeats + 2; i++) {
     encode.push(initResBlk(ks[2 * i], { din: dout, dout, normalize: true }));
-    decode.unshift(initAdainResBlk(ks[2 * i + 1], { din: dout, dout, styleDim: cfg.styleDim }));
+    decode.unshift(initDecoderBlock(ks[2 * i + 1], { din: dout, dout, styleDim: cfg.styleDim }));
   }
   return {
     from_rgb: initConv(ks[ks.length - 2], 3, cfg.base, 3),
@@ -61,6 +68,12 @@ export function initGenerator(key: Key, cfg: NetConfig): GeneratorParams {
 }
 
 type Maps<N extends number> = Tensor<[N, number, number, number]>;
+
+/** One decoder block, of the kind its parameters are (read from them, so a loaded checkpoint decides). */
+function decoderBlock<N extends number, S extends number>(blk: DecoderBlockParams<S>, h: Maps<N>, s: Tensor<[N, S]>, up: boolean, useShortcut: boolean): Maps<N> {
+  if (isModConvResBlk(blk)) return up ? modConvResBlkUp(blk, h, s, useShortcut) : modConvResBlk(blk, h, s, useShortcut);
+  return up ? adainResBlkUp(blk, h, s, useShortcut) : adainResBlk(blk, h, s, useShortcut);
+}
 
 /** Face masks for the high-pass path (w_hpf > 0): masks[0] used at 32px, masks[1] at 64 and 128px. */
 export type Masks<N extends number> = readonly [Tensor<[N, 1, number, number]>, Tensor<[N, 1, number, number]>];
@@ -89,7 +102,7 @@ export function generator<N extends number, H extends number, W extends number, 
     h = i < downs ? resBlkDown(blk, h) : resBlk(blk, h);
   });
   p.decode.forEach((blk, i) => {
-    h = i < 2 ? adainResBlk(blk, h, s, wHpf === 0) : adainResBlkUp(blk, h, s, wHpf === 0);
+    h = decoderBlock(blk, h, s, i >= 2, wHpf === 0);
     const size = dims(h).h;
     const skip = skips.get(size);
     if (masks && skip) h = maskedSkip(h, skip, size === 32 ? masks[0] : masks[1], wHpf);
