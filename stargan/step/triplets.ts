@@ -13,7 +13,7 @@ import { neighbourSets, sampleTriplets, type NeighbourSets } from './neighbours.
 
 export interface TripletPool {
   readonly img: number;
-  /** Per domain: the chosen files. */
+  /** Per domain: the chosen files (or any names). */
   readonly files: readonly (readonly string[])[];
   /** Per domain: the images, NCHW float32 in [-1, 1]. */
   readonly images: readonly Float32Array[];
@@ -48,24 +48,34 @@ function gramsOf(net: FeatureNet, images: Float32Array, p: number, img: number, 
   return typed(out);
 }
 
-/** Builds the pool: per domain, pick images, compute distances, neighbour sets. Errors name the dataset. */
-export function buildTripletPool(
-  ds: Dataset, key: Key, o: { poolSize: number; img: number; nearest: number; farthest: number }, net: FeatureNet,
-): TripletPool {
+/** Sizes of a pool: images per domain, image size, neighbour counts. */
+export interface PoolOptions {
+  readonly poolSize: number;
+  readonly img: number;
+  readonly nearest: number;
+  readonly farthest: number;
+}
+
+/** Builds the pool from a dataset: per domain, a seeded choice of images, then {@link tripletPoolFromImages}. Errors name the dataset. */
+export function buildTripletPool(ds: Dataset, key: Key, o: PoolOptions, net: FeatureNet): TripletPool {
   const keys = split(key, ds.domains.length);
   const files = ds.files.map((f, d) => choose(keys[d], f.length, o.poolSize).map((i) => f[i]));
   const short = files.findIndex((f) => f.length < o.nearest + o.farthest + 1);
   if (short >= 0) {
     throw new Error(`${ds.name}: domain '${ds.domains[short]}' has ${files[short].length} images; triplets need at least ${o.nearest + o.farthest + 1}`);
   }
-  const images = files.map((f) => loadImages(f, o.img));
+  return tripletPoolFromImages(files, files.map((f) => loadImages(f, o.img)), o, net);
+}
+
+/** The pool of given images (per domain NCHW in [-1, 1], `names[d].length` images each): Gram distances and neighbour sets. */
+export function tripletPoolFromImages(names: readonly (readonly string[])[], images: readonly Float32Array[], o: PoolOptions, net: FeatureNet): TripletPool {
   const sets = images.map((im, d) => {
-    const grams = gramsOf(net, im, files[d].length, o.img);
+    const grams = gramsOf(net, im, names[d].length, o.img);
     const dist = pairwiseDistances(grams);
     grams.dispose();
-    return neighbourSets(dist, files[d].length, o.nearest, o.farthest);
+    return neighbourSets(dist, names[d].length, o.nearest, o.farthest);
   });
-  return { img: o.img, files, images, sets };
+  return { img: o.img, files: names, images, sets };
 }
 
 /** The images at `indices` of a domain's pool, NCHW. */
