@@ -43,7 +43,7 @@ Model:    --img N (64) --base N (32 at img 64) --max-conv N (256) --mapping-hidd
           --style-dim N (64) --latent-dim N (16) --decoder adain|modconv (adain)
 Stages:   --pretrain-iters N (${defaultStep.stages.pretrain}) --generator-iters N (${defaultStep.stages.generator}) --finetune-iters N (${defaultStep.stages.finetune}) --mapper-iters N (${defaultStep.stages.mapper})
 Stage 1:  --pool-size N (images per domain, ${defaultStep.poolSize}) --margin X (${defaultStep.margin}) --lambda-z X (${defaultStep.lambdaZ}) --pretrain-lr X (${defaultStep.pretrainLr})
-Stages 2-3: --lr X (G and D, 1e-4) --e-lr X (E in stage 3, ${defaultStep.eLr}) --lambda-adv X (1) --lambda-l1 X (1)
+Stages 2-3: --lr X (G and D, 1e-4) --e-lr X (E in stage 3, ${defaultStep.eLr}) --lambda-adv X (1) --lambda-l1 X (${defaultStep.lambdaL1})
           --lambda-perc X (1) --lambda-sty X (1) --ema-beta X (0.999)
 Stage 4:  --mapper-lr X (${defaultStep.mapperLr}) --imle-candidates N (${defaultStep.imleCandidates})
 Training: --batch N (8) --seed N (0) --no-augment

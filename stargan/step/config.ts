@@ -38,7 +38,7 @@ export interface StepConfig {
   readonly featureSeed: number;
   // Stages 2-3.
   readonly lambdaAdv: number;
-  /** Direct reconstruction |G(x, E(x)) - x|_1. */
+  /** Direct reconstruction |G(x, E(x)) - x|_1 (StEP's w_loss_l1 10, its weight when the reconstruction is L1). */
   readonly lambdaL1: number;
   /** Direct reconstruction in the fixed feature network's activations (perceptual). */
   readonly lambdaPerc: number;
@@ -64,7 +64,7 @@ export interface StepRunConfig {
 export const defaultStep: StepConfig = {
   stages: { pretrain: 2000, generator: 6000, finetune: 2000, mapper: 1000 },
   margin: 0.1, lambdaZ: 0.01, nearest: 5, farthest: 13, poolSize: 512, pretrainLr: 1e-3, featureSeed: 0,
-  lambdaAdv: 1, lambdaL1: 1, lambdaPerc: 1, lambdaSty: 1, eLr: 1e-5,
+  lambdaAdv: 1, lambdaL1: 10, lambdaPerc: 1, lambdaSty: 1, eLr: 1e-5,
   mapperLr: 1e-3, imleCandidates: 10, imleNoise: 0.01,
 };
 
