@@ -9,7 +9,7 @@ import cliProgress from 'cli-progress';
 import * as tf from '@tensorflow/tfjs-core';
 import { advance, disposeParams, key as makeKey } from '../dsl/index.ts';
 import { configDiff, loadCheckpoint, saveCheckpoint } from '../stargan/checkpoints/ours.ts';
-import { defaultTrain, officialBase, validateNetConfig, type NetConfig, type TrainConfig } from '../stargan/v2/config.ts';
+import { decoderKinds, decoderOf, defaultTrain, officialBase, validateNetConfig, type NetConfig, type TrainConfig } from '../stargan/v2/config.ts';
 import { datasetBatch } from '../stargan/data/batch.ts';
 import type { Dataset } from '../stargan/data/datasets.ts';
 import { EMOJI_VENDORS, type EmojiVendor } from '../stargan/data/emoji.ts';
@@ -18,7 +18,7 @@ import { writeLossPlot } from '../dsl/io/plot.ts';
 import { createImageCache, type ImageCache } from '../stargan/data/sampler.ts';
 import { sampleGrids, writeGrid } from '../stargan/samples.ts';
 import { initTrainState, lossValues, step, type Batch, type StarGANConfig, type TrainState } from '../stargan/v2/step.ts';
-import { backendFlag, backendFrom, intFlag, numFlag, parseFlags, runMain, UserError } from './lib/cli.ts';
+import { backendFlag, backendFrom, choiceFlag, intFlag, numFlag, parseFlags, runMain, UserError } from './lib/cli.ts';
 
 const usage = `usage: tsx examples/train-celeba.ts [--data DIR] [options]
 
@@ -29,6 +29,7 @@ Trains StarGAN v2. Data (--data):
 
 Model:    --img N (64) --base N (official 2^14/img; default 32 at img 64) --max-conv N (256)
           --mapping-hidden N (512) --w-hpf X (0) --style-dim N (64) --latent-dim N (16)
+          --decoder adain|modconv (adain: the official AdainResBlk; modconv: StyleGAN2 modulated convs)
 Training: --batch N (8) --iters N (total iterations, 10000) --lr X (1e-4) --f-lr X (1e-6)
           --lambda-reg X (1) --lambda-sty X (1) --lambda-ds X (1) --lambda-cyc X (1)
           --ds-iter N (iterations for lambda_ds to decay to 0; 100000) --seed N (0)
@@ -44,7 +45,7 @@ Ctrl-C saves a checkpoint and exits (code 130); run again with --resume to conti
 const flags = {
   data: { type: 'string' }, attrs: { type: 'string' }, 'test-size': { type: 'string' }, vendors: { type: 'string' },
   img: { type: 'string' }, base: { type: 'string' }, 'max-conv': { type: 'string' }, 'mapping-hidden': { type: 'string' },
-  'w-hpf': { type: 'string' }, 'style-dim': { type: 'string' }, 'latent-dim': { type: 'string' },
+  'w-hpf': { type: 'string' }, 'style-dim': { type: 'string' }, 'latent-dim': { type: 'string' }, decoder: { type: 'string' },
   batch: { type: 'string' }, iters: { type: 'string' }, lr: { type: 'string' }, 'f-lr': { type: 'string' },
   'lambda-reg': { type: 'string' }, 'lambda-sty': { type: 'string' }, 'lambda-ds': { type: 'string' }, 'lambda-cyc': { type: 'string' },
   'ds-iter': { type: 'string' }, seed: { type: 'string' }, 'no-augment': { type: 'boolean' },
@@ -76,7 +77,7 @@ interface Options {
 
 const netFlags: [keyof NetConfig, string][] = [
   ['img', 'img'], ['base', 'base'], ['maxConv', 'max-conv'], ['mappingHidden', 'mapping-hidden'],
-  ['wHpf', 'w-hpf'], ['styleDim', 'style-dim'], ['latentDim', 'latent-dim'],
+  ['wHpf', 'w-hpf'], ['styleDim', 'style-dim'], ['latentDim', 'latent-dim'], ['decoder', 'decoder'],
 ];
 
 function options(v: Values): Options {
@@ -91,6 +92,7 @@ function options(v: Values): Options {
     latentDim: intFlag('latent-dim', v['latent-dim'], 16),
     mappingHidden: intFlag('mapping-hidden', v['mapping-hidden'], 512),
     wHpf: numFlag('w-hpf', v['w-hpf'], 0),
+    decoder: choiceFlag('decoder', v.decoder, decoderKinds, 'adain'),
   };
   const iters = intFlag('iters', v.iters, 10_000);
   const train: TrainConfig = {
@@ -227,7 +229,7 @@ async function main(): Promise<void> {
   const log = readLog(logFile, state.iteration);
   fs.writeFileSync(path.join(dir, 'run.json'), JSON.stringify({ dataset: ds.name, source: ds.source, domains: ds.domains, images: ds.files.map((f) => f.length), ...cfg, batch: o.batch, seed: o.seed, backend }, null, 2));
   console.log(`${o.resume ? 'resuming' : 'training'} StarGAN v2 on ${ds.name}: ${ds.domains.map((d, i) => `${d} (${ds.files[i].length})`).join(', ')}`);
-  console.log(`img ${cfg.net.img}, base ${cfg.net.base}, max ${cfg.net.maxConv}, batch ${o.batch}, ${backend}; iteration ${state.iteration} -> ${o.iters}; output in ${dir}`);
+  console.log(`img ${cfg.net.img}, base ${cfg.net.base}, max ${cfg.net.maxConv}, ${decoderOf(cfg.net)} decoder, batch ${o.batch}, ${backend}; iteration ${state.iteration} -> ${o.iters}; output in ${dir}`);
 
   let interrupted = false;
   process.once('SIGINT', () => { interrupted = true; });

@@ -20,6 +20,20 @@ export interface NetConfig {
   readonly mappingHidden: number;
   /** High-pass weight; > 0 adds a G block and drops the decoder shortcuts (CelebA-HQ: 1). */
   readonly wHpf: number;
+  /**
+   * G's decoder blocks: 'adain' (official AdainResBlk) or 'modconv' (StyleGAN2 modulated convs,
+   * layers/modconv-resblk.ts). Absent means 'adain', so configs and checkpoints written before
+   * this field existed keep their meaning; see {@link decoderOf}.
+   */
+  readonly decoder?: DecoderKind;
+}
+
+export type DecoderKind = 'adain' | 'modconv';
+export const decoderKinds: readonly DecoderKind[] = ['adain', 'modconv'];
+
+/** The decoder a config asks for ('adain' when the field is absent). */
+export function decoderOf(c: Pick<NetConfig, 'decoder'>): DecoderKind {
+  return c.decoder ?? 'adain';
 }
 
 export interface TrainConfig {
@@ -61,6 +75,7 @@ export function validateNetConfig(c: NetConfig): E.Either<string, NetConfig> {
   }
   if (c.domains < 2) return E.left(`domains must be at least 2, got ${c.domains}`);
   if (!(c.wHpf >= 0)) return E.left(`wHpf must be >= 0, got ${c.wHpf}`);
+  if (!decoderKinds.includes(decoderOf(c))) return E.left(`decoder must be one of ${decoderKinds.join(', ')}, got '${c.decoder}'`);
   return E.right(c);
 }
 
