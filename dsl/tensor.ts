@@ -84,3 +84,24 @@ export function zeros<S extends Shape>(shape: S, role: Role = 'plain'): Tensor<S
 export function typed<S extends Shape>(t: tf.Tensor): Tensor<S> {
   return t as Tensor<S>;
 }
+
+/** The sizes of an image batch by name. Memory is NHWC, so reading `.shape[1]` would give H, not C: use this instead. */
+export interface ImageDims<N extends number, C extends number, H extends number, W extends number> {
+  readonly n: N;
+  readonly c: C;
+  readonly h: H;
+  readonly w: W;
+}
+
+/** `dims(x)` of an image batch `(N, C, H, W)`, read from its NHWC memory layout. */
+export function dims<N extends number, C extends number, H extends number, W extends number>(
+  x: Tensor<[N, C, H, W]>,
+): ImageDims<N, C, H, W> {
+  const [n, h, w, c] = x.shape as [N, H, W, C];
+  return { n, c, h, w };
+}
+
+/** The batch size of any typed tensor `(N, ...)`. */
+export function batchSize<N extends number>(x: Tensor<readonly [N, ...number[]]>): N {
+  return x.shape[0] as N;
+}

@@ -324,7 +324,7 @@ async function main() {
   const gForward = () => {
     const t0 = performance.now();
     tf.tidy(() => {
-      generator(state.ema.generator, x.x, s).dataSync();
+      generator(state.ema.generator, x.x, s, cfg.net).dataSync();
     });
     return performance.now() - t0;
   };

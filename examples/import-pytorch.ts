@@ -13,15 +13,14 @@ import { parseArgs } from 'node:util';
 import type { NetConfig } from '../stargan/v2/config.ts';
 import type { ExportOptions, Parts } from '../stargan/checkpoints/official.ts';
 import type { Nets } from '../stargan/v2/nets.ts';
-import type { TrainState } from '../stargan/v2/step.ts';
 
 /** The tensor modules, loaded after the arguments are checked (so --help and usage errors answer at once). */
 async function loadLib() {
-  const [dsl, checkpoint, config, interop, disc] = await Promise.all([
+  const [dsl, checkpoint, config, interop, disc, step] = await Promise.all([
     import('../dsl/index.ts'), import('../stargan/checkpoints/ours.ts'), import('../stargan/v2/config.ts'),
-    import('../stargan/checkpoints/official.ts'), import('../stargan/v2/discriminator.ts'),
+    import('../stargan/checkpoints/official.ts'), import('../stargan/v2/discriminator.ts'), import('../stargan/v2/step.ts'),
   ]);
-  return { ...dsl, ...checkpoint, ...config, ...interop, ...disc };
+  return { ...dsl, ...checkpoint, ...config, ...interop, ...disc, trainState: step.trainState };
 }
 type Lib = Awaited<ReturnType<typeof loadLib>>;
 
@@ -117,7 +116,7 @@ function iterationOfName(file: string): number {
 }
 
 function importCommand(lib: Lib, a: Args): void {
-  const { adamInit, configDiff, defaultTrain, initDiscriminator, key, loadAnyCheckpoint, mapParams, saveCheckpoint, split, countParts } = lib;
+  const { configDiff, defaultTrain, initDiscriminator, key, loadAnyCheckpoint, mapParams, saveCheckpoint, split, countParts, trainState } = lib;
   const loaded = loadAnyCheckpoint(a.file);
   if (loaded.source === 'stargan-ts') throw new Error(`${a.file}: already a stargan-ts checkpoint (nothing to import)`);
   console.log(`${a.file}: ${loaded.source}, ${loaded.nets ? 'G, F, E, D' : 'G, F, E (no discriminator)'}`);
@@ -140,14 +139,7 @@ function importCommand(lib: Lib, a: Args): void {
     console.log(`discriminator: none in the file; He-initialised from --seed ${a.seed}`);
   }
   const iteration = a.iteration ?? iterationOfName(a.file);
-  const state: TrainState = {
-    nets, ema,
-    opt: {
-      generator: adamInit(nets.generator), mapping_network: adamInit(nets.mapping_network),
-      style_encoder: adamInit(nets.style_encoder), discriminator: adamInit(nets.discriminator),
-    },
-    iteration, key: kRun, losses: {},
-  };
+  const state = trainState(nets, kRun, { ema, iteration });
   saveCheckpoint(a.out, { net: loaded.net, train: defaultTrain }, state);
   console.log('parameters:');
   printCounts(countParts(nets));

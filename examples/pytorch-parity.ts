@@ -24,7 +24,7 @@
  */
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
-import { backendNames, fromTorch, key, mapParams, adamInit, useBackend, type BackendName, type Role } from '../dsl/index.ts';
+import { backendNames, fromTorch, key, useBackend, type BackendName, type Role } from '../dsl/index.ts';
 import { recordToEntries } from '../dsl/record-io.ts';
 import { readSafetensors, type Entry } from '../dsl/io/safetensors.ts';
 import { loadNets } from '../stargan/checkpoints/ours.ts';
@@ -32,9 +32,8 @@ import { defaultTrain, type NetConfig, type TrainConfig } from '../stargan/v2/co
 import { discriminator } from '../stargan/v2/discriminator.ts';
 import { generator } from '../stargan/v2/generator.ts';
 import { mappingNetwork } from '../stargan/v2/mapping.ts';
-import { netNames } from '../stargan/v2/nets.ts';
 import { styleEncoder } from '../stargan/v2/style-encoder.ts';
-import { dGrads, dStep, emaUpdate, gGrads, gStep, lossValues, type Batch, type StarGANConfig, type TrainState } from '../stargan/v2/step.ts';
+import { dGrads, dStep, emaUpdate, gGrads, gStep, lossValues, trainState, type Batch, type StarGANConfig } from '../stargan/v2/step.ts';
 
 const usage = `usage: tsx examples/pytorch-parity.ts ORACLE.safetensors [--tol 1e-3] [--backend wasm|cpu] [--verbose]
 
@@ -132,16 +131,11 @@ async function main() {
     check('io.s_latent', sLatent.dataSync(), ref.get('io.s_latent'));
     check('io.s_reference', styleEncoder(nets.style_encoder, b.x, b.y).dataSync(), ref.get('io.s_reference'));
     check('io.d_logits', discriminator(nets.discriminator, b.x, b.y).dataSync(), ref.get('io.d_logits'));
-    check('io.x_fake', torchOrder(generator(nets.generator, b.x, sLatent, cfg.net.wHpf)), ref.get('io.x_fake'));
+    check('io.x_fake', torchOrder(generator(nets.generator, b.x, sLatent, cfg.net)), ref.get('io.x_fake'));
   });
 
   // 2. One full iteration, sub-step by sub-step, checking the recorded gradients on the way.
-  const s0: TrainState = {
-    nets,
-    ema: mapParams((t) => t.clone(), { generator: nets.generator, mapping_network: nets.mapping_network, style_encoder: nets.style_encoder }),
-    opt: Object.fromEntries(netNames.map((n) => [n, adamInit(nets[n])])) as unknown as TrainState['opt'],
-    iteration: 0, key: key(0), losses: {},
-  };
+  const s0 = trainState(nets, key(0));
   tf.tidy(() => checkRecord(dGrads(cfg, s0, b, 'latent').grads, 'grad.d_latent.discriminator', true));
   const d1 = dStep(cfg, s0, b, 'latent');
   const d2 = dStep(cfg, d1, b, 'reference');

@@ -7,14 +7,16 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import cliProgress from 'cli-progress';
 import * as tf from '@tensorflow/tfjs-core';
-import { advance, disposeParams, image, key as makeKey, labels, normal, split, type Key } from '../dsl/index.ts';
+import { advance, disposeParams, key as makeKey } from '../dsl/index.ts';
 import { configDiff, loadCheckpoint, saveCheckpoint } from '../stargan/checkpoints/ours.ts';
 import { defaultTrain, officialBase, validateNetConfig, type NetConfig, type TrainConfig } from '../stargan/v2/config.ts';
-import { celebaAttributes, domainFolders, emojiDataset, EMOJI_VENDORS, type Dataset, type EmojiVendor } from '../stargan/data/datasets.ts';
+import { datasetBatch } from '../stargan/data/batch.ts';
+import { EMOJI_VENDORS, type Dataset, type EmojiVendor } from '../stargan/data/datasets.ts';
+import { openTrainingData, type TrainingData } from '../stargan/data/training-data.ts';
 import { writeLossPlot } from '../dsl/io/plot.ts';
-import { createImageCache, sampleBatch, type ImageCache } from '../stargan/data/sampler.ts';
-import { cycleGrid, interpolationGrid, latentGrid, referenceGrid, writeGrid } from '../stargan/samples.ts';
-import { initTrainState, lossNames, lossValues, step, type Batch, type StarGANConfig, type TrainState } from '../stargan/v2/step.ts';
+import { createImageCache, type ImageCache } from '../stargan/data/sampler.ts';
+import { sampleGrids, writeGrid } from '../stargan/samples.ts';
+import { initTrainState, lossValues, step, type Batch, type StarGANConfig, type TrainState } from '../stargan/v2/step.ts';
 import { backendFlag, backendFrom, intFlag, numFlag, parseFlags, runMain, UserError } from './lib/cli.ts';
 
 const usage = `usage: tsx examples/train-celeba.ts [--data DIR] [options]
@@ -112,34 +114,13 @@ function options(v: Values): Options {
   };
 }
 
-/** Training and sample datasets; samples come from the held-out split when it covers every domain. */
-function openDatasets(o: Options): { train: Dataset; samples: Dataset } {
-  const { train, samples } = openSplits(o);
-  return { train, samples: samples.files.every((f) => f.length > 0) ? samples : train };
-}
-
-function openSplits(o: Options): { train: Dataset; samples: Dataset } {
-  if (!o.data) {
-    const ds = emojiDataset({ vendors: o.vendors });
-    return { train: ds, samples: ds };
+/** The run's datasets; a problem with the data is the user's to fix (one line, exit 1). */
+function openData(o: Options): TrainingData {
+  try {
+    return openTrainingData(o);
+  } catch (e) {
+    throw new UserError((e as Error).message);
   }
-  if (!fs.existsSync(o.data)) throw new UserError(`--data ${o.data}: no such folder`);
-  if (fs.existsSync(path.join(o.data, 'list_attr_celeba.txt'))) {
-    const opts = { testSize: o.testSize };
-    return { train: celebaAttributes(o.data, o.attrs, opts), samples: celebaAttributes(o.data, o.attrs, { ...opts, split: 'test' }) };
-  }
-  const train = domainFolders(o.data, 'train');
-  const samples = fs.existsSync(path.join(o.data, 'val')) ? domainFolders(o.data, 'val') : train;
-  if (samples.domains.join() !== train.domains.join()) {
-    throw new UserError(`${o.data}: val/ domains (${samples.domains.join(', ')}) differ from train/ domains (${train.domains.join(', ')})`);
-  }
-  return { train, samples };
-}
-
-/** Every domain must have images: found now rather than at the first batch. */
-function checkDomains(ds: Dataset): void {
-  const empty = ds.domains.find((_, d) => ds.files[d].length === 0);
-  if (empty !== undefined) throw new UserError(`${ds.name}: domain ${empty} has no images`);
 }
 
 /** Decodes every image of a small dataset up front, so a corrupt file stops the run before training starts. */
@@ -190,18 +171,6 @@ function startState(o: Options, net: NetConfig, ckpt: string): { cfg: StarGANCon
   return loaded;
 }
 
-/** A tensor batch for one iteration, a pure function of the iteration's key. */
-function makeBatch(ds: Dataset, cache: ImageCache, k: Key, cfg: StarGANConfig, n: number, augment: boolean): Batch {
-  const [kData, kZ1, kZ2] = split(k, 3);
-  const s = sampleBatch(ds, cache, kData, n, cfg.net.img, augment);
-  const shape = [n, 3, cfg.net.img, cfg.net.img] as const;
-  return {
-    x: image(s.x, shape), y: labels([...s.y]), yTrg: labels([...s.yTrg]),
-    z1: normal(kZ1, [n, cfg.net.latentDim] as const), z2: normal(kZ2, [n, cfg.net.latentDim] as const),
-    xRef: image(s.xRef, shape), xRef2: image(s.xRef2, shape),
-  };
-}
-
 interface LogLine { iteration: number; elapsed_s: number; [loss: string]: number }
 
 /** The losses log, truncated to `upTo` iterations (a resumed run rewrites what came after its checkpoint). */
@@ -227,18 +196,11 @@ function writeSamples(dir: string, s: TrainState, cfg: StarGANConfig, ds: Datase
   const k = makeKey(seed + 0x5eed);
   const n = Math.min(6, Math.max(2, ds.domains.length * 2));
   return tf.tidy(() => {
-    const b = makeBatch(ds, cache, k, cfg, n, false);
-    const { wHpf, img, domains, latentDim } = cfg.net;
-    const name = (kind: string) => path.join(dir, 'samples', `${String(s.iteration).padStart(6, '0')}_${kind}.png`);
-    const grids = {
-      cycle: cycleGrid(s.ema, b.x, b.y, b.xRef, b.yTrg, wHpf),
-      latent: latentGrid(s.ema, b.x, domains, latentDim, split(k, 4)[3], wHpf),
-      reference: referenceGrid(s.ema, b.x, b.xRef, b.yTrg, wHpf),
-      interpolation: interpolationGrid(s.ema, b.x, s.iteration % domains, latentDim, split(k, 5)[4], wHpf),
-    };
+    const grids = sampleGrids(s.ema, cfg.net, datasetBatch(ds, cache, k, cfg.net, n, false), k, s.iteration);
     return Object.entries(grids).map(([kind, g]) => {
-      writeGrid(name(kind), g, img);
-      return name(kind);
+      const name = path.join(dir, 'samples', `${String(s.iteration).padStart(6, '0')}_${kind}.png`);
+      writeGrid(name, g, cfg.net.img);
+      return name;
     });
   });
 }
@@ -251,8 +213,7 @@ async function main(): Promise<void> {
   const { values } = parseFlags(flags, usage);
   const o = options(values);
   const backend = await backendFrom(values.backend, values.threads);
-  const { train: ds, samples } = openDatasets(o);
-  checkDomains(ds);
+  const { train: ds, samples } = openData(o);
   const net = { ...o.net, domains: ds.domains.length };
   const invalid = validateNetConfig(net);
   if (invalid._tag === 'Left') throw new UserError(invalid.left, 2);
@@ -279,7 +240,7 @@ async function main(): Promise<void> {
   const startIter = state.iteration;
   try {
     while (state.iteration < o.iters && !interrupted) {
-      const batch = makeBatch(ds, cache, state.key, cfg, o.batch, o.augment);
+      const batch = datasetBatch(ds, cache, state.key, cfg.net, o.batch, o.augment);
       state = advance((st: TrainState, b: Batch) => step(cfg, st, b), state, batch);
       tf.dispose(Object.values(batch));
       const it = state.iteration;

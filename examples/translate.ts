@@ -92,7 +92,7 @@ async function main(): Promise<void> {
   }
   const columns: Float32Array[][] = tf.tidy(() => {
     const x = image(loadImages(files, net.img), [files.length, 3, net.img, net.img]) as Images;
-    return styles(ema, net, y, values.ref, count, psi, seed).map((s) => toChw(translate(ema, x, typed(tf.tile(s, [files.length, 1])), net.wHpf)));
+    return styles(ema, net, y, values.ref, count, psi, seed).map((s) => toChw(translate(ema, x, typed(tf.tile(s, [files.length, 1])), net)));
   });
   const written: string[] = [];
   files.forEach((f, i) => columns.forEach((col, j) => {

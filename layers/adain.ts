@@ -2,7 +2,7 @@
  * AdaIN (REFERENCE section 1): `h = fc(s)` splits into gamma, beta (each C);
  * output `(1 + gamma) * IN(x) + beta`, IN without affine (eps 1e-5).
  */
-import { chunk2, initLinear, instanceNorm, linear, modulate, type Key, type LinearParams, type Tensor } from '../dsl/index.ts';
+import { chunk2, dims, initLinear, instanceNorm, linear, modulate, type Key, type LinearParams, type Tensor } from '../dsl/index.ts';
 
 export interface AdaINParams<S extends number = number, C extends number = number> {
   readonly fc: LinearParams<number, S>; // S -> 2C
@@ -18,6 +18,6 @@ export function initAdaIN<S extends number, C extends number>(key: Key, styleDim
 export function adaIN<N extends number, C extends number, H extends number, W extends number, S extends number>(
   p: AdaINParams<S, C>, x: Tensor<[N, NoInfer<C>, H, W]>, s: Tensor<[NoInfer<N>, NoInfer<S>]>,
 ): Tensor<[N, C, H, W]> {
-  const [gamma, beta] = chunk2(linear(s, p.fc), x.shape[3] as C);
+  const [gamma, beta] = chunk2(linear(s, p.fc), dims(x).c);
   return modulate(instanceNorm(x), gamma, beta);
 }

@@ -5,7 +5,7 @@
  * buffer `hpf.filter`, which `highPassFilter` reproduces for export.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { typed, type Tensor } from '../dsl/index.ts';
+import { dims, typed, type Tensor } from '../dsl/index.ts';
 
 /** The official buffer `hpf.filter`, shape (3, 3). */
 export function highPassFilter(wHpf: number): tf.Tensor2D {
@@ -16,7 +16,7 @@ export function highPassFilter(wHpf: number): tf.Tensor2D {
 export function highPass<N extends number, C extends number, H extends number, W extends number>(
   x: Tensor<[N, C, H, W]>, wHpf: number,
 ): Tensor<[N, C, H, W]> {
-  const c = x.shape[3]!;
+  const { c } = dims(x);
   // Depthwise as a grouped conv written as one dense conv with a block-diagonal kernel:
   // dense conv2d is the op whose gradients are complete and fast on wasm.
   const k = tf.tidy(() => tf.mul(

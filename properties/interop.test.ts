@@ -69,7 +69,7 @@ function ourOutputs(ema: EmaNets, d: Nets['discriminator'] | undefined, io: Map<
     const out: Record<string, Float32Array> = {
       'io.s_latent': s.dataSync() as Float32Array,
       'io.s_reference': styleEncoder(ema.style_encoder, x, y).dataSync() as Float32Array,
-      'io.x_fake': toTorch(generator(ema.generator, x, s as Tensor<[number, number]>, wHpf), 'image').dataSync() as Float32Array,
+      'io.x_fake': toTorch(generator(ema.generator, x, s as Tensor<[number, number]>, { wHpf }), 'image').dataSync() as Float32Array,
     };
     if (d) out['io.d_logits'] = discriminator(d, x, y).dataSync() as Float32Array;
     return out;

@@ -80,13 +80,13 @@ const adainOk: Tensor<[N, 64, 32, 32]> = adaIN(adain64, x64, style64);
 adaIN(adain64, x64, style16);
 
 // 10. wrong style size into the generator
-const gOk: Tensor<[N, 3, 64, 64]> = generator(g, rgb, style64);
+const gOk: Tensor<[N, 3, 64, 64]> = generator(g, rgb, style64, { wHpf: 0 });
 // @ts-expect-error G takes (N, 64) styles
-generator(g, rgb, style16);
+generator(g, rgb, style16, { wHpf: 0 });
 
 // 11. G preserves the image size: claiming another size is an error
 // @ts-expect-error G maps (N,3,64,64) to (N,3,64,64)
-const gWrong: Tensor<[N, 3, 32, 32]> = generator(g, rgb, style64);
+const gWrong: Tensor<[N, 3, 32, 32]> = generator(g, rgb, style64, { wHpf: 0 });
 
 // 12. wrong latent size into the mapping network
 const fOk: Tensor<[N, 64]> = mappingNetwork(f, style16, y);

@@ -14,7 +14,7 @@ import fc from 'fast-check';
 import * as tf from '@tensorflow/tfjs-core';
 import './lib/setup.ts';
 import {
-  advance, countParams, disposeParams, flattenParams, key, labels, liveTensors, normal, split, type Tensor,
+  advance, countParams, disposeParams, flattenParams, key, labels, liveTensors, meanAbsDiff, normal, split, type Tensor,
 } from '../dsl/index.ts';
 import { initResBlk, resBlk } from '../layers/resblk.ts';
 import { afhq, celebaHQ, defaultTrain, small, type NetConfig } from '../stargan/v2/config.ts';
@@ -23,7 +23,8 @@ import { initMapping, mappingNetwork } from '../stargan/v2/mapping.ts';
 import { initNets } from '../stargan/v2/nets.ts';
 import { initStyleEncoder, styleEncoder } from '../stargan/v2/style-encoder.ts';
 import { loadCheckpoint, saveCheckpoint } from '../stargan/checkpoints/ours.ts';
-import { dStep, emaUpdate, gStep, initTrainState, step, type StarGANConfig, type TrainState } from '../stargan/v2/step.ts';
+import { dStep, emaUpdate, gGrads, gStep, initTrainState, step, type StarGANConfig, type TrainState } from '../stargan/v2/step.ts';
+import { translate } from '../stargan/samples.ts';
 import { syntheticBatch } from '../stargan/data/batch.ts';
 
 const counts = (cfg: NetConfig) => {
@@ -127,6 +128,21 @@ test('each sub-step changes only the networks it should', () => {
   assert.deepEqual([s0, d1, d2, g1, g2, e].map((s) => s.opt.discriminator.step), [0, 1, 2, 2, 2, 2]);
   assert.deepEqual([s0, d1, d2, g1, g2, e].map((s) => s.opt.generator.step), [0, 0, 0, 1, 2, 2]);
   assert.deepEqual([g1, g2].map((s) => [s.opt.mapping_network.step, s.opt.style_encoder.step]), [[1, 1], [1, 1]]);
+});
+
+test('w_hpf > 0: the G inside the training loss is the G that sampling runs (both drop the decoder shortcuts)', () => {
+  const hpf: StarGANConfig = { net: { ...tiny, wHpf: 1 }, train: cfg.train };
+  const s = initTrainState(key(11), hpf);
+  const b = syntheticBatch(key(12), hpf.net, 2);
+  const { value, grads, parts } = gGrads(hpf, s, b, 'latent');
+  const [trained, bySampling] = tf.tidy(() => {
+    const fake = translate(s.nets, b.x, mappingNetwork(s.nets.mapping_network, b.z1, b.yTrg), hpf.net);
+    const rec = translate(s.nets, fake, styleEncoder(s.nets.style_encoder, b.x, b.y), hpf.net);
+    return [parts.cyc.dataSync()[0], meanAbsDiff(rec, b.x).dataSync()[0]];
+  });
+  assert.ok(Math.abs(trained - bySampling) <= 1e-6 * Math.abs(bySampling), `cycle loss ${trained} in training vs ${bySampling} by the sampling G`);
+  tf.dispose([value, ...Object.values(parts)]);
+  [grads, s, b].forEach(disposeParams);
 });
 
 /** The training fold as the main program runs it: each batch drawn from the state's key. */

@@ -8,9 +8,10 @@
  * Latent sampling supports truncation: `s = lerp(mean_style(y), F(z, y), psi)`.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { labels, normal, split, typed, type Key, type Labels, type Tensor } from '../dsl/index.ts';
+import { batchSize, dims, labels, normal, split, typed, type Key, type Labels, type Tensor } from '../dsl/index.ts';
 import { imageGrid, writePng } from '../dsl/io/image.ts';
-import { generator } from './v2/generator.ts';
+import type { NetConfig } from './v2/config.ts';
+import { generator, type GeneratorConfig, type Masks } from './v2/generator.ts';
 import { mappingNetwork } from './v2/mapping.ts';
 import type { EmaNets } from './v2/nets.ts';
 import { styleEncoder } from './v2/style-encoder.ts';
@@ -20,10 +21,10 @@ type Styles = Tensor<[number, number]>;
 
 /** NHWC images -> one CHW Float32Array per image (what imageGrid takes). */
 export function toChw(x: Images): Float32Array[] {
-  const [n, h, w] = x.shape;
+  const { n, h, w } = dims(x);
   const data = tf.tidy(() => tf.transpose(x, [0, 3, 1, 2]).dataSync() as Float32Array);
-  const size = 3 * h! * w!;
-  return Array.from({ length: n! }, (_, i) => data.slice(i * size, (i + 1) * size));
+  const size = 3 * h * w;
+  return Array.from({ length: n }, (_, i) => data.slice(i * size, (i + 1) * size));
 }
 
 /** The mean style of domain y over `count` latents (the truncation anchor). */
@@ -37,14 +38,14 @@ export function meanStyle(ema: EmaNets, y: number, latentDim: number, key: Key, 
 /** Latent-guided styles for domain y, truncated toward `mean` by psi (1 = no truncation). */
 export function latentStyles(ema: EmaNets, z: Tensor<[number, number]>, y: number, psi = 1, mean?: Styles): Styles {
   return tf.tidy(() => {
-    const s = mappingNetwork(ema.mapping_network, z, labels(new Array(z.shape[0]!).fill(y)));
+    const s = mappingNetwork(ema.mapping_network, z, labels(new Array(batchSize(z)).fill(y)));
     return mean && psi !== 1 ? typed<[number, number]>(tf.add(mean, tf.mul(tf.sub(s, mean), psi))) : s;
   });
 }
 
 /** Translates every source with one style per source. */
-export function translate(ema: EmaNets, x: Images, s: Styles, wHpf: number): Images {
-  return generator(ema.generator, x, s, wHpf);
+export function translate(ema: EmaNets, x: Images, s: Styles, g: GeneratorConfig, masks?: Masks<number>): Images {
+  return generator(ema.generator, x, s, g, masks);
 }
 
 /** Repeats one style for a batch of n. */
@@ -59,19 +60,20 @@ export interface Grid {
 }
 
 /** Rows: sources, translations to the references' styles, reconstructions. */
-export function cycleGrid(ema: EmaNets, x: Images, y: Labels, xRef: Images, yRef: Labels, wHpf: number): Grid {
+export function cycleGrid(ema: EmaNets, net: NetConfig, x: Images, y: Labels, xRef: Images, yRef: Labels): Grid {
   return tf.tidy(() => {
-    const fake = translate(ema, x, styleEncoder(ema.style_encoder, xRef, yRef), wHpf);
-    const rec = translate(ema, fake, styleEncoder(ema.style_encoder, x, y), wHpf);
-    const n = x.shape[0]!;
+    const fake = translate(ema, x, styleEncoder(ema.style_encoder, xRef, yRef), net);
+    const rec = translate(ema, fake, styleEncoder(ema.style_encoder, x, y), net);
+    const n = batchSize(x);
     return { images: [...toChw(x), ...toChw(xRef), ...toChw(fake), ...toChw(rec)], rows: 4, cols: n };
   });
 }
 
 /** Sources as rows; for each domain, `perDomain` latent samples (shared by all rows) as columns. */
-export function latentGrid(ema: EmaNets, x: Images, domains: number, latentDim: number, key: Key, wHpf: number, perDomain = 2, psi = 1): Grid {
+export function latentGrid(ema: EmaNets, net: NetConfig, x: Images, key: Key, perDomain = 2, psi = 1): Grid {
+  const { domains, latentDim } = net;
   return tf.tidy(() => {
-    const n = x.shape[0]!;
+    const n = batchSize(x);
     const sources = toChw(x);
     const columns: Float32Array[][] = [];
     split(key, domains).forEach((k, d) => {
@@ -80,7 +82,7 @@ export function latentGrid(ema: EmaNets, x: Images, domains: number, latentDim: 
       const styles = latentStyles(ema, z, d, psi, mean);
       for (let j = 0; j < perDomain; j++) {
         const s = tileStyle(typed(tf.slice(styles, [j, 0], [1, -1])), n);
-        columns.push(toChw(translate(ema, x, s, wHpf)));
+        columns.push(toChw(translate(ema, x, s, net)));
       }
     });
     const cols = 1 + columns.length;
@@ -90,12 +92,12 @@ export function latentGrid(ema: EmaNets, x: Images, domains: number, latentDim: 
 }
 
 /** Top row: the references (first cell empty); then per source: the source and its translation to each reference. */
-export function referenceGrid(ema: EmaNets, x: Images, xRef: Images, yRef: Labels, wHpf: number): Grid {
+export function referenceGrid(ema: EmaNets, net: NetConfig, x: Images, xRef: Images, yRef: Labels): Grid {
   return tf.tidy(() => {
-    const n = x.shape[0]!;
+    const n = batchSize(x);
     const refs = toChw(xRef);
     const styles = styleEncoder(ema.style_encoder, xRef, yRef);
-    const columns = refs.map((_, j) => toChw(translate(ema, x, tileStyle(typed(tf.slice(styles, [j, 0], [1, -1])), n), wHpf)));
+    const columns = refs.map((_, j) => toChw(translate(ema, x, tileStyle(typed(tf.slice(styles, [j, 0], [1, -1])), n), net)));
     const blank = new Float32Array(refs[0].length).fill(1);
     const images = [blank, ...refs, ...toChw(x).flatMap((src, i) => [src, ...columns.map((c) => c[i])])];
     return { images, rows: n + 1, cols: refs.length + 1 };
@@ -103,13 +105,14 @@ export function referenceGrid(ema: EmaNets, x: Images, xRef: Images, yRef: Label
 }
 
 /** Per source row: styles interpolated between two latents of domain y, in `steps` columns. */
-export function interpolationGrid(ema: EmaNets, x: Images, y: number, latentDim: number, key: Key, wHpf: number, steps = 6): Grid {
+export function interpolationGrid(ema: EmaNets, net: NetConfig, x: Images, y: number, key: Key, steps = 6): Grid {
+  const { latentDim } = net;
   return tf.tidy(() => {
-    const n = x.shape[0]!;
+    const n = batchSize(x);
     const [s0, s1] = [0, 1].map((i) => latentStyles(ema, normal(split(key, 2)[i], [1, latentDim] as const), y));
     const columns = Array.from({ length: steps }, (_, i) => {
       const t = steps === 1 ? 0 : i / (steps - 1);
-      return toChw(translate(ema, x, tileStyle(typed(tf.add(s0, tf.mul(tf.sub(s1, s0), t))), n), wHpf));
+      return toChw(translate(ema, x, tileStyle(typed(tf.add(s0, tf.mul(tf.sub(s1, s0), t))), n), net));
     });
     const images = toChw(x).flatMap((src, i) => [src, ...columns.map((c) => c[i])]);
     return { images, rows: n, cols: steps + 1 };
@@ -120,4 +123,23 @@ export function interpolationGrid(ema: EmaNets, x: Images, y: number, latentDim:
 export function writeGrid(file: string, g: Grid, size: number): void {
   const { width, height, rgb } = imageGrid(g.images, size, g.rows, g.cols);
   writePng(file, width, height, rgb);
+}
+
+/** The four grids a person looks at during training, from one batch of sample images (sources and references). */
+export type GridKind = 'cycle' | 'latent' | 'reference' | 'interpolation';
+
+/**
+ * The training-time sample suite: cycle, latent-guided, reference-guided and interpolation grids from the EMA
+ * networks. `iteration` picks the interpolation's domain, so successive samples show every domain in turn.
+ */
+export function sampleGrids(
+  ema: EmaNets, net: NetConfig, b: { x: Images; y: Labels; xRef: Images; yTrg: Labels }, key: Key, iteration: number,
+): Record<GridKind, Grid> {
+  const [kLatent, kInterp] = [split(key, 4)[3], split(key, 5)[4]];
+  return {
+    cycle: cycleGrid(ema, net, b.x, b.y, b.xRef, b.yTrg),
+    latent: latentGrid(ema, net, b.x, kLatent),
+    reference: referenceGrid(ema, net, b.x, b.xRef, b.yTrg),
+    interpolation: interpolationGrid(ema, net, b.x, iteration % net.domains, kInterp),
+  };
 }

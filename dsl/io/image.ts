@@ -8,8 +8,6 @@
  * async API and a native binary.
  */
 import { readFileOrFail, writeFileAtomic } from './files.ts';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { PNG } from 'pngjs';
 import jpeg from 'jpeg-js';
 

@@ -9,7 +9,7 @@ import { recordFromEntries, recordToEntries } from '../../dsl/record-io.ts';
 import { readSafetensors, writeSafetensors, type Entry } from '../../dsl/io/safetensors.ts';
 import type { NetConfig, TrainConfig } from '../v2/config.ts';
 import { initNets, netNames, type EmaNets, type Nets } from '../v2/nets.ts';
-import type { Optimizers, StarGANConfig, TrainState } from '../v2/step.ts';
+import { trainState, type Optimizers, type StarGANConfig, type TrainState } from '../v2/step.ts';
 
 export const checkpointFormat = 'stargan-ts/1';
 
@@ -79,10 +79,7 @@ export function loadCheckpoint(file: string, expected?: NetConfig): { cfg: StarG
   const ema = loadEmaNets(tensors, net, file, 'ema');
   const moment = (n: (typeof netNames)[number], which: 'm' | 'v') => recordFromEntries(nets[n], tensors, `adam.${n}.${which}`, file);
   const opt = Object.fromEntries(netNames.map((n) => [n, { step: steps[n], m: moment(n, 'm'), v: moment(n, 'v') } as AdamState<unknown>])) as unknown as Optimizers;
-  return {
-    cfg: { net, train },
-    state: { nets, ema, opt, iteration: Number(metadata.iteration), key: JSON.parse(metadata.key) as Key, losses: {} },
-  };
+  return { cfg: { net, train }, state: trainState(nets, JSON.parse(metadata.key) as Key, { ema, opt, iteration: Number(metadata.iteration) }) };
 }
 
 /** The domain names stored in a checkpoint's metadata, or `domain0..` when it has none. */

@@ -13,22 +13,10 @@
  *   with p = 0.5, resize to img, horizontal flip p = 0.5, pixels to [-1, 1].
  */
 import { fold, uniformAt, type Key } from '../../dsl/random.ts';
+import type { HostBatch } from './batch.ts';
 import type { Dataset } from './datasets.ts';
 import { centerSquare, decodeImage, resampleHwc, type Box } from '../../dsl/io/image.ts';
 
-/** One training batch. Images are NCHW float32 in [-1, 1], N = batch, C = 3, H = W = img. */
-export interface Batch {
-  /** Source images. */
-  x: Float32Array;
-  /** Source domains. */
-  y: Int32Array;
-  /** Target domains. */
-  yTrg: Int32Array;
-  /** Reference images of domain yTrg. */
-  xRef: Float32Array;
-  /** Second reference images of domain yTrg (for the diversity loss). */
-  xRef2: Float32Array;
-}
 
 // ---------------------------------------------------------------------------------------
 // Randomness: every draw is a pure function of (key, index), from dsl/random.ts.
@@ -200,7 +188,7 @@ function checkPositiveInt(what: string, v: number): void {
  */
 export function sampleBatch(
   ds: Dataset, cache: ImageCache, seed: readonly [number, number], batch: number, img: number, augment: boolean,
-): Batch {
+): HostBatch {
   checkDataset(ds);
   checkPositiveInt('batch', batch);
   checkPositiveInt('img', img);
@@ -209,7 +197,7 @@ export function sampleBatch(
   }
   const k = ds.domains.length;
   const len = batch * 3 * img * img;
-  const out: Batch = {
+  const out: HostBatch = {
     x: new Float32Array(len),
     y: new Int32Array(batch),
     yTrg: new Int32Array(batch),

@@ -7,13 +7,20 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import {
-  add, conv2d, initAffine, initConv, instanceNorm, leakyRelu, split, typed,
+  add, conv2d, dims, initAffine, initConv, instanceNorm, leakyRelu, split, typed,
   type AffineParams, type ConvParams, type Key, type Tensor,
 } from '../../dsl/index.ts';
 import { adainResBlk, adainResBlkUp, initAdainResBlk, type AdainResBlkParams } from '../../layers/adain-resblk.ts';
 import { highPass } from '../../layers/highpass.ts';
 import { initResBlk, resBlk, resBlkDown, type ResBlkParams } from '../../layers/resblk.ts';
 import type { NetConfig } from './config.ts';
+
+/**
+ * What G's forward pass depends on besides its parameters. Required by {@link generator}, so training,
+ * sampling and export cannot disagree on it (they once did: training ran with the decoder shortcuts that
+ * sampling dropped).
+ */
+export type GeneratorConfig = Pick<NetConfig, 'wHpf'>;
 
 export interface GeneratorParams<S extends number = number> {
   readonly from_rgb: ConvParams<number, 3, 3>;
@@ -59,30 +66,33 @@ type Maps<N extends number> = Tensor<[N, number, number, number]>;
 export type Masks<N extends number> = readonly [Tensor<[N, 1, number, number]>, Tensor<[N, 1, number, number]>];
 
 function maskedSkip<N extends number>(h: Maps<N>, skip: Maps<N>, mask: Tensor<[N, 1, number, number]>, wHpf: number): Maps<N> {
-  const size = h.shape[1]!;
+  const { h: size } = dims(h);
   const m = tf.image.resizeBilinear(mask as tf.Tensor4D, [size, size], false, true);
   return add(h, highPass(typed<[N, number, number, number]>(tf.mul(m, skip)), wHpf));
 }
 
 /**
- * G(x, s). With `wHpf > 0` the decoder blocks have no shortcut (official quirk, explicit
+ * G(x, s). With `cfg.wHpf > 0` the decoder blocks have no shortcut (official quirk, explicit
  * here); if `masks` are given, the high-pass-filtered encoder features are added back at
  * 32, 64 and 128 px as in the official code. Without masks, that path is skipped.
  */
 export function generator<N extends number, H extends number, W extends number, S extends number>(
-  p: GeneratorParams<S>, x: Tensor<[N, 3, H, W]>, s: Tensor<[NoInfer<N>, NoInfer<S>]>, wHpf = 0, masks?: Masks<N>,
+  p: GeneratorParams<S>, x: Tensor<[N, 3, H, W]>, s: Tensor<[NoInfer<N>, NoInfer<S>]>, cfg: GeneratorConfig, masks?: Masks<N>,
 ): Tensor<[N, 3, H, W]> {
+  const { wHpf } = cfg;
   const skips = new Map<number, Maps<N>>();
   const downs = p.encode.length - 2;
   let h: Maps<N> = conv2d(x, p.from_rgb);
   p.encode.forEach((blk, i) => {
-    if (masks && [32, 64, 128].includes(h.shape[1]!)) skips.set(h.shape[1]!, h);
+    const size = dims(h).h;
+    if (masks && [32, 64, 128].includes(size)) skips.set(size, h);
     h = i < downs ? resBlkDown(blk, h) : resBlk(blk, h);
   });
   p.decode.forEach((blk, i) => {
     h = i < 2 ? adainResBlk(blk, h, s, wHpf === 0) : adainResBlkUp(blk, h, s, wHpf === 0);
-    const skip = skips.get(h.shape[1]!);
-    if (masks && skip) h = maskedSkip(h, skip, h.shape[1] === 32 ? masks[0] : masks[1], wHpf);
+    const size = dims(h).h;
+    const skip = skips.get(size);
+    if (masks && skip) h = maskedSkip(h, skip, size === 32 ? masks[0] : masks[1], wHpf);
   });
   const out = conv2d(leakyRelu(instanceNorm(h, p.to_rgb['0'])), p.to_rgb['2']);
   return out as Tensor as Tensor<[N, 3, H, W]>;

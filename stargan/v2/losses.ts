@@ -10,11 +10,11 @@
  */
 import { match } from 'ts-pattern';
 import {
-  add, bceWithLogits, meanAbsDiff, meanSumSquares, scale, sub, typed,
+  add, batchSize, bceWithLogits, meanAbsDiff, meanSumSquares, scale, sub, typed,
   type Labels, type Scalar, type Tensor,
 } from '../../dsl/index.ts';
 import * as tf from '@tensorflow/tfjs-core';
-import type { TrainConfig } from './config.ts';
+import type { NetConfig, TrainConfig } from './config.ts';
 import { discriminator, type DiscriminatorParams } from './discriminator.ts';
 import { generator } from './generator.ts';
 import { mappingNetwork } from './mapping.ts';
@@ -45,7 +45,7 @@ export interface GLossParts { readonly adv: Scalar; readonly sty: Scalar; readon
  * backprop: the outer gradient differentiates through it).
  */
 export function realLogitsAndR1<N extends number>(d: DiscriminatorParams, x: Images<N>, y: Labels<N>): { logits: Tensor<[N]>; r1: Scalar } {
-  const { value, grad } = tf.valueAndGrad((xi: tf.Tensor) => discriminator(d, typed<[N, 3, number, number]>(xi), y) as tf.Tensor)(x, tf.ones([x.shape[0]!]));
+  const { value, grad } = tf.valueAndGrad((xi: tf.Tensor) => discriminator(d, typed<[N, 3, number, number]>(xi), y) as tf.Tensor)(x, tf.ones([batchSize(x)]));
   return { logits: typed(value), r1: scale(meanSumSquares(typed<[N, 3, number, number]>(grad)), 0.5) };
 }
 
@@ -68,14 +68,14 @@ export function discriminatorLoss<N extends number>(
  */
 export function generatorLoss<N extends number>(
   g: EmaNets, d: DiscriminatorParams, x: Images<N>, y: Labels<N>, yTrg: Labels<N>,
-  src: StyleSource<N>, xFake2: Images<N>, lambdaDs: number, t: TrainConfig,
+  src: StyleSource<N>, xFake2: Images<N>, lambdaDs: number, t: TrainConfig, net: NetConfig,
 ): { loss: Scalar; parts: GLossParts } {
   const s = targetStyle(g, src, yTrg);
-  const xFake = generator(g.generator, x, s);
+  const xFake = generator(g.generator, x, s, net);
   const adv = bceWithLogits(discriminator(d, xFake, yTrg), 1);
   const sty = meanAbsDiff(styleEncoder(g.style_encoder, xFake, yTrg), s);
   const ds = meanAbsDiff(xFake, xFake2);
-  const xRec = generator(g.generator, xFake, styleEncoder(g.style_encoder, x, y));
+  const xRec = generator(g.generator, xFake, styleEncoder(g.style_encoder, x, y), net);
   const cyc = meanAbsDiff(xRec, x);
   const loss = add(sub(add(adv, scale(sty, t.lambdaSty)), scale(ds, lambdaDs)), scale(cyc, t.lambdaCyc));
   return { loss, parts: { adv, sty, ds, cyc } };

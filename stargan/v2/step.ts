@@ -8,7 +8,7 @@
  */
 import {
   adamInit, adamStep, emaStep, keepParams, mapParams, split, tidyTree, valueAndGrad,
-  type AdamConfig, type AdamState, type Key, type Labels, type Scalar, type Tensor,
+  type AdamConfig, type AdamState, type Key, type Scalar,
 } from '../../dsl/index.ts';
 import * as tf from '@tensorflow/tfjs-core';
 import { lambdaDsAt, type NetConfig, type TrainConfig } from './config.ts';
@@ -16,6 +16,9 @@ import type { DiscriminatorParams } from './discriminator.ts';
 import { generator } from './generator.ts';
 import { discriminatorLoss, generatorLoss, targetStyle, type DLossParts, type GLossParts, type StyleSource } from './losses.ts';
 import { initNets, type EmaNets, type Nets } from './nets.ts';
+import type { Batch } from '../data/batch.ts';
+
+export type { Batch };
 
 export type Optimizers = { readonly [K in keyof Nets]: AdamState<Nets[K]> };
 
@@ -48,17 +51,6 @@ export interface TrainState {
   readonly losses: Losses;
 }
 
-/** One batch: images (N, 3, H, W) in [-1, 1], source and target domains, two latents, two references. */
-export interface Batch<N extends number = number> {
-  readonly x: Tensor<[N, 3, number, number]>;
-  readonly y: Labels<N>;
-  readonly yTrg: Labels<N>;
-  readonly z1: Tensor<[N, number]>;
-  readonly z2: Tensor<[N, number]>;
-  readonly xRef: Tensor<[N, 3, number, number]>;
-  readonly xRef2: Tensor<[N, 3, number, number]>;
-}
-
 export interface StarGANConfig {
   readonly net: NetConfig;
   readonly train: TrainConfig;
@@ -68,22 +60,38 @@ function copy<P>(p: P): P {
   return mapParams((t) => t.clone(), p);
 }
 
-export function initTrainState(key: Key, cfg: StarGANConfig): TrainState {
-  const [kNets, kRun] = split(key, 2);
-  const nets = initNets(kNets, cfg.net);
+/** What a training state may be restored with; whatever is missing starts fresh. */
+export interface TrainStateParts {
+  /** EMA copies of G, F, E; default: copies of `nets` (EMA starts equal to the networks). */
+  readonly ema?: EmaNets;
+  /** Adam states; default: fresh (step 0, zero moments). */
+  readonly opt?: Optimizers;
+  /** Iterations completed; default 0. */
+  readonly iteration?: number;
+}
+
+/** The one way a {@link TrainState} is made: fresh training, a loaded checkpoint, an imported PyTorch file, a parity run. */
+export function trainState(nets: Nets, key: Key, parts: TrainStateParts = {}): TrainState {
+  const { generator, mapping_network, style_encoder, discriminator } = nets;
   return {
     nets,
-    ema: copy({ generator: nets.generator, mapping_network: nets.mapping_network, style_encoder: nets.style_encoder }),
-    opt: {
-      generator: adamInit(nets.generator),
-      mapping_network: adamInit(nets.mapping_network),
-      style_encoder: adamInit(nets.style_encoder),
-      discriminator: adamInit(nets.discriminator),
+    ema: parts.ema ?? copy({ generator, mapping_network, style_encoder }),
+    opt: parts.opt ?? {
+      generator: adamInit(generator),
+      mapping_network: adamInit(mapping_network),
+      style_encoder: adamInit(style_encoder),
+      discriminator: adamInit(discriminator),
     },
-    iteration: 0,
-    key: kRun,
+    iteration: parts.iteration ?? 0,
+    key,
     losses: {},
   };
+}
+
+/** A fresh training state: He-initialised networks from one half of the key, the run's randomness from the other. */
+export function initTrainState(key: Key, cfg: StarGANConfig): TrainState {
+  const [kNets, kRun] = split(key, 2);
+  return trainState(initNets(kNets, cfg.net), kRun);
 }
 
 export function adamFor(t: TrainConfig, net: keyof Nets): AdamConfig {
@@ -101,7 +109,7 @@ function sources<N extends number>(b: Batch<N>, g: Guidance): [StyleSource<N>, S
 /** The D objective's value, parts and gradient w.r.t. D's parameters. */
 export function dGrads(cfg: StarGANConfig, s: TrainState, b: Batch, g: Guidance) {
   const [src] = sources(b, g);
-  const xFake = generator(s.nets.generator, b.x, targetStyle(s.nets, src, b.yTrg)); // no_grad: outside D's tape
+  const xFake = generator(s.nets.generator, b.x, targetStyle(s.nets, src, b.yTrg), cfg.net); // no_grad: outside D's tape
   let parts!: DLossParts;
   const { value, grads } = valueAndGrad((d: DiscriminatorParams) => {
     const r = discriminatorLoss(d, b.x, b.y, xFake, b.yTrg, cfg.train);
@@ -120,11 +128,11 @@ export function trainedBy(g: Guidance): readonly (keyof EmaNets)[] {
 export function gGrads(cfg: StarGANConfig, s: TrainState, b: Batch, g: Guidance) {
   const [src1, src2] = sources(b, g);
   const lambdaDs = lambdaDsAt(cfg.train, s.iteration);
-  const xFake2 = generator(s.nets.generator, b.x, targetStyle(s.nets, src2, b.yTrg)); // detached: outside the gradient
+  const xFake2 = generator(s.nets.generator, b.x, targetStyle(s.nets, src2, b.yTrg), cfg.net); // detached: outside the gradient
   const trained = Object.fromEntries(trainedBy(g).map((n) => [n, s.nets[n]])) as Partial<EmaNets>;
   let parts!: GLossParts;
   const { value, grads } = valueAndGrad((sub: Partial<EmaNets>) => {
-    const r = generatorLoss({ ...s.nets, ...sub }, s.nets.discriminator, b.x, b.y, b.yTrg, src1, xFake2, lambdaDs, cfg.train);
+    const r = generatorLoss({ ...s.nets, ...sub }, s.nets.discriminator, b.x, b.y, b.yTrg, src1, xFake2, lambdaDs, cfg.train, cfg.net);
     parts = keepParams(r.parts);
     return r.loss;
   })(trained);
