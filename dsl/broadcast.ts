@@ -1,6 +1,6 @@
 /** Broadcasting features over a map (StarGAN v1 feeds its target labels to G this way). */
 import * as tf from '@tensorflow/tfjs-core';
-import { typed, type Tensor } from './tensor.ts';
+import { batchSize, typed, type Tensor } from './tensor.ts';
 
 /**
  * Repeats each sample's features at every pixel (PyTorch `c.view(N, C, 1, 1).repeat(1, 1, H, W)`):
@@ -9,6 +9,5 @@ import { typed, type Tensor } from './tensor.ts';
 export function tileSpatial<N extends number, C extends number, H extends number, W extends number>(
   c: Tensor<[N, C]>, h: H, w: W,
 ): Tensor<[N, C, H, W]> {
-  const [n, k] = c.shape;
-  return typed(tf.mul(tf.reshape(c, [n!, 1, 1, k!]), tf.ones([1, h, w, 1])));
+  return typed(tf.mul(tf.reshape(c, [batchSize(c), 1, 1, c.shape[1]!]), tf.ones([1, h, w, 1])));
 }

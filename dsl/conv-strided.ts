@@ -11,7 +11,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { convTranspose2dStride2 } from './engine/strided.ts';
 import type { ConvParams } from './ops.ts';
 import type { Double, Half, Poolable, Upsamplable } from './shape.ts';
-import { typed, type Tensor } from './tensor.ts';
+import { dims, typed, type Tensor } from './tensor.ts';
 
 /**
  * Transposed conv weights `(Ci, Co, K, K)` and an optional bias `(Co,)`, as PyTorch's
@@ -27,9 +27,9 @@ function addBias(y: tf.Tensor, bias: tf.Tensor | undefined): tf.Tensor {
   return bias ? tf.add(y, bias) : y;
 }
 
-function checkEven(op: string, x: tf.Tensor): void {
-  const [, h, w] = x.shape;
-  if (h! % 2 !== 0 || w! % 2 !== 0) throw new Error(`${op}: map ${h}x${w} must have even sides`);
+function checkEven(op: string, x: Tensor<[number, number, number, number]>): void {
+  const { h, w } = dims(x);
+  if (h % 2 !== 0 || w % 2 !== 0) throw new Error(`${op}: map ${h}x${w} must have even sides`);
 }
 
 /**

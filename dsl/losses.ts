@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Shape } from './shape.ts';
-import { typed, type Scalar, type Tensor } from './tensor.ts';
+import { batchSize, typed, type Scalar, type Tensor } from './tensor.ts';
 
 /**
  * Binary cross-entropy with logits against target probabilities, summed over labels and
@@ -12,8 +12,7 @@ import { typed, type Scalar, type Tensor } from './tensor.ts';
  * StarGAN v1's multi-attribute loss): `(N, K), (N, K) -> ()`. Written `softplus(x) - t x`, stable for any x.
  */
 export function bceWithLogitsPerSample<N extends number, K extends number>(logits: Tensor<[N, K]>, target: Tensor<[NoInfer<N>, NoInfer<K>]>): Scalar {
-  const n = logits.shape[0]!;
-  return typed(tf.div(tf.sum(tf.sub(tf.softplus(logits), tf.mul(target, logits))), n));
+  return typed(tf.div(tf.sum(tf.sub(tf.softplus(logits), tf.mul(target, logits))), batchSize(logits)));
 }
 
 /**
@@ -31,6 +30,5 @@ export function featureSlice<N extends number, S extends number>(x: Tensor<[N, n
 
 /** The L2 norm of each sample: `(N, ...) -> (N,)` (over all of a sample's elements, in any layout). */
 export function sampleNorms<N extends number, S extends Shape>(x: Tensor<[N, ...S]>): Tensor<[N]> {
-  const n = x.shape[0]!;
-  return typed(tf.sqrt(tf.sum(tf.square(tf.reshape(x, [n, -1])), 1)));
+  return typed(tf.sqrt(tf.sum(tf.square(tf.reshape(x, [batchSize(x), -1])), 1)));
 }

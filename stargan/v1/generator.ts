@@ -16,7 +16,7 @@
  * `running_mean`/`running_var` buffers are not parameters and are not stored.
  */
 import {
-  concatChannels, conv2d, initAffine, instanceNorm, relu, split, tanh,
+  concatChannels, conv2d, dims, initAffine, instanceNorm, relu, split, tanh,
   type AffineParams, type ConvParams, type Key, type Sequential, type Tensor,
 } from '../../dsl/index.ts';
 import { tileSpatial } from '../../dsl/broadcast.ts';
@@ -93,8 +93,8 @@ function repeatsOf(p: GeneratorV1Params): number {
 export function generatorV1<N extends number, H extends number, W extends number>(
   p: GeneratorV1Params, x: Tensor<[N, 3, H, W]>, c: Tensor<[N, number]>,
 ): Tensor<[N, 3, H, W]> {
-  const [, h, w] = x.shape; // memory NHWC
-  let out: Maps<N> = concatChannels(x, tileSpatial(c, h as H, w as W));
+  const { h, w } = dims(x);
+  let out: Maps<N> = concatChannels(x, tileSpatial(c, h, w));
   generatorOps(repeatsOf(p)).forEach((op, i) => { out = runOp(op, p.main[String(i)], out); });
   return out as Tensor as Tensor<[N, 3, H, W]>;
 }

@@ -6,7 +6,7 @@
  * the vector is the dataset's labels.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { typed, type Scalar, type Tensor } from '../../dsl/index.ts';
+import { batchSize, typed, type Scalar, type Tensor } from '../../dsl/index.ts';
 import { bceWithLogitsPerSample, crossEntropyOneHot, featureSlice } from '../../dsl/losses.ts';
 import { conditionDim, labelDim, labelOffset, type V1NetConfig } from './config.ts';
 
@@ -15,7 +15,7 @@ import { conditionDim, labelDim, labelOffset, type V1NetConfig } from './config.
  * dataset k's slot, zeros elsewhere, then the one-hot mask of k (when there are several datasets).
  */
 export function conditionVector<N extends number>(cfg: V1NetConfig, k: number, labels: Tensor<[N, number]>): Tensor<[N, number]> {
-  const n = labels.shape[0]!;
+  const n = batchSize(labels);
   const size = cfg.datasets[k].size;
   if (labels.shape[1] !== size) throw new Error(`conditionVector: dataset ${cfg.datasets[k].name} has ${size} labels, got ${labels.shape[1]}`);
   if (cfg.datasets.length === 1) return labels;

@@ -10,7 +10,7 @@
  *    + lambda_rec mean |x - G(G(x, v(c~)), v(c))|
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { add, gradInput, mean, meanAbsDiff, scale, typed, type Scalar, type Tensor } from '../../dsl/index.ts';
+import { add, batchSize, gradInput, mean, meanAbsDiff, scale, typed, type Scalar, type Tensor } from '../../dsl/index.ts';
 import { sampleNorms } from '../../dsl/losses.ts';
 import type { V1NetConfig, V1TrainConfig } from './config.ts';
 import { discriminatorV1, type DiscriminatorV1Params } from './discriminator.ts';
@@ -38,7 +38,7 @@ export interface GLossParts { readonly fake: Scalar; readonly rec: Scalar; reado
 
 /** `alpha x + (1 - alpha) y` per sample: `(N, ...), (N, ...), (N,) -> (N, ...)`. */
 function interpolate<N extends number>(x: Images<N>, y: Images<N>, alpha: Tensor<[N]>): Images<N> {
-  const a = tf.reshape(alpha, [alpha.shape[0]!, 1, 1, 1]);
+  const a = tf.reshape(alpha, [batchSize(alpha), 1, 1, 1]);
   return typed(tf.add(tf.mul(a, x), tf.mul(tf.sub(1, a), y)));
 }
 

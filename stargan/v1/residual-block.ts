@@ -27,7 +27,7 @@ export function initResidualBlock<C extends number>(key: Key, c: C): ResidualBlo
 
 /** `x + IN(conv(ReLU(IN(conv(x)))))`: `(N, C, H, W) -> (N, C, H, W)`. */
 export function residualBlock<N extends number, C extends number, H extends number, W extends number>(
-  p: ResidualBlockParams<C>, x: Tensor<[N, C, H, W]>,
+  p: ResidualBlockParams<C>, x: Tensor<[N, NoInfer<C>, H, W]>,
 ): Tensor<[N, C, H, W]> {
   const m = p.main;
   return add(x, instanceNorm(conv2d(relu(instanceNorm(conv2d(x, m['0']), m['1'])), m['3']), m['4']));
