@@ -77,6 +77,8 @@ test('emoji-people labels: gender from the name, one skin tone at most, one vend
   assert.deepEqual(byFile('twitter', '1f469-1f3fd.png'), [0, 1, 0, 1, 0, 0, 1]); // WOMAN, medium tone
   assert.deepEqual(byFile('google', '1f9d1-1f3ff.png'), [0, 0, 0, 0, 1, 1, 0]); // ADULT (neutral), dark tone
   assert.deepEqual(byFile('twitter', '1f466-1f3fb.png'), [1, 0, 1, 0, 0, 0, 1]); // BOY, light tone
+  assert.deepEqual(byFile('google', '1f467-1f3fc.png'), [0, 1, 1, 0, 0, 1, 0]); // GIRL, medium-light counts as light
+  assert.deepEqual(byFile('google', '1f474-1f3fe.png'), [1, 0, 0, 0, 1, 1, 0]); // OLDER MAN, medium-dark counts as dark
   ds.files.forEach((_, i) => {
     const l = labelsOf(ds, i);
     assert.ok(l[2] + l[3] + l[4] <= 1, 'at most one skin tone');
