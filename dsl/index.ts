@@ -8,5 +8,6 @@ export * from './params.ts';
 export * from './grad.ts';
 export * from './optim.ts';
 export * from './fold.ts';
+export * from './spec.ts';
 export * from './init.ts';
 export { useBackend, liveTensors, backendNames, type BackendName } from './engine/backend.ts';

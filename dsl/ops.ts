@@ -7,7 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Flat, Half, Double, KernelFits, OddKernel, Poolable, Shape, Sum, Upsamplable, ValidSize } from './shape.ts';
-import { typed, type Labels, type Scalar, type Tensor } from './tensor.ts';
+import { typed, type Labels, type Scalar, type ShapeOf, type Tensor } from './tensor.ts';
 
 /** Conv weights `(Co, Ci, K, K)` and an optional bias `(Co,)`, as PyTorch's nn.Conv2d. */
 export interface ConvParams<Co extends number, Ci extends number, K extends number> {
@@ -123,7 +123,7 @@ export function up2<N extends number, C extends number, H extends number, W exte
 /** Channel concatenation: `(N, C1, H, W), (N, C2, H, W) -> (N, C1+C2, H, W)`. */
 export function concatChannels<N extends number, C1 extends number, C2 extends number, H extends number, W extends number>(
   a: Tensor<[N, C1, H, W]>,
-  b: Tensor<[N, C2, NoInfer<H>, NoInfer<W>]>,
+  b: Tensor<[NoInfer<N>, C2, NoInfer<H>, NoInfer<W>]>,
 ): Tensor<[N, Sum<C1, C2>, H, W]> {
   return typed(tf.concat([a, b], 3));
 }
@@ -192,8 +192,8 @@ export function bceWithLogits<N extends number>(logits: Tensor<[N]>, target: 0 |
   return typed(tf.mean(loss));
 }
 
-/** One-hot float encoding of labels: `(N,) -> (N, K)`. */
-export function oneHot<N extends number, K extends number>(y: Labels<N>, k: K): Tensor<[N, K]> {
+/** One-hot float encoding of labels of K domains: `(N,) -> (N, K)`. */
+export function oneHot<N extends number, K extends number>(y: Labels<N, NoInfer<K>>, k: K): Tensor<[N, K]> {
   return typed(tf.cast(tf.oneHot(tf.cast(y, 'int32'), k), 'float32'));
 }
 
@@ -203,7 +203,7 @@ export function oneHot<N extends number, K extends number>(y: Labels<N>, k: K): 
  */
 export function selectHead<K extends number, N extends number, F extends number>(
   heads: Tensor<[K, N, F]>,
-  y: Labels<NoInfer<N>>,
+  y: Labels<NoInfer<N>, NoInfer<K>>,
 ): Tensor<[N, F]> {
   const [k, n] = heads.shape;
   const mask = tf.reshape(tf.transpose(oneHot(y, k)), [k, n, 1]);
@@ -211,12 +211,17 @@ export function selectHead<K extends number, N extends number, F extends number>
 }
 
 /** Selects, per sample, the logit of its domain: `(N, K), (N,) -> (N,)`. */
-export function selectLogit<N extends number, K extends number>(logits: Tensor<[N, K]>, y: Labels<NoInfer<N>>): Tensor<[N]> {
+export function selectLogit<N extends number, K extends number>(logits: Tensor<[N, K]>, y: Labels<NoInfer<N>, NoInfer<K>>): Tensor<[N]> {
   return typed(tf.sum(tf.mul(logits, oneHot(y, logits.shape[1]!)), 1));
 }
 
-/** Stacks same-shaped tensors on a new leading axis: K x `S` -> `(K, ...S)`. */
-export function stack<S extends Shape>(xs: readonly Tensor<S>[]): Tensor<[number, ...S]> {
+/**
+ * Stacks same-shaped tensors on a new leading axis: K x `S` -> `(K, ...S)`. K is the length of
+ * a literal list (`stack([h0, h1])` has 2), `number` for an array; every tensor must have the first one's shape.
+ */
+export function stack<const Xs extends readonly Tensor[]>(
+  xs: Xs & readonly Tensor<ShapeOf<Xs[0]>>[],
+): Tensor<[Xs['length'], ...ShapeOf<Xs[0]>]> {
   return typed(tf.stack([...xs], 0));
 }
 

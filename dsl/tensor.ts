@@ -10,15 +10,39 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Shape } from './shape.ts';
 
 declare const shapeBrand: unique symbol;
+declare const domainsBrand: unique symbol;
 
-/** A tensor whose logical shape is `S`. Its runtime `.shape` is the memory layout (see the module doc). */
-export type Tensor<S extends Shape = Shape> = tf.Tensor & { readonly [shapeBrand]: S };
+/**
+ * One dimension as a method parameter, which TypeScript compares bivariantly: `Dim<8>` and
+ * `Dim<number>` are assignable both ways, `Dim<8>` and `Dim<4>` in neither. This is what makes
+ * a `number` dimension a wildcard in both directions, one dimension at a time.
+ */
+interface Dim<D> {
+  bivariant(d: D): void;
+}
+/** A shape as a tuple of `Dim`s (`Tensor<any>`, used by tests that build tensors by hand, stays `any`). */
+type Dims<S extends Shape> = 0 extends 1 & S ? any : { [K in keyof S]: Dim<S[K]> }; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+/**
+ * A tensor whose logical shape is `S`. Its runtime `.shape` is the memory layout (see the module doc).
+ * `Tensor<[number, 512]>` is accepted where `Tensor<[8, 512]>` is expected and the other way round;
+ * `Tensor<[8, 64]>` is not accepted as `Tensor<[8, 512]>`, nor a rank-3 tensor as a rank-2 one.
+ */
+export interface Tensor<S extends Shape = Shape> extends tf.Tensor {
+  readonly [shapeBrand]: Dims<S>;
+}
+
+/** The shape of a tensor type: `ShapeOf<Tensor<[8, 64]>>` is `[8, 64]`. */
+export type ShapeOf<T> = T extends Tensor<infer S> ? S : never;
 
 /** A scalar, e.g. a loss. */
 export type Scalar = Tensor<[]>;
 
-/** Domain labels, one integer per sample: `(N,)` int32. */
-export type Labels<N extends number = number> = Tensor<[N]>;
+/**
+ * Domain labels, one integer in [0, K) per sample: `(N,)` int32. K, the number of domains,
+ * is checked like a dimension (`number` matches any K); a plain `Tensor<[N]>` has no K.
+ */
+export type Labels<N extends number = number, K extends number = number> = Tensor<[N]> & { readonly [domainsBrand]?: Dim<K> };
 
 /** How a tensor of a given role is laid out in memory. */
 export type Role = 'image' | 'conv' | 'linear' | 'plain';
@@ -68,10 +92,12 @@ export function tensor<S extends Shape>(data: Float32Array | number[], shape: S)
   return tf.tensor(data, [...shape], 'float32') as Tensor<S>;
 }
 
-/** Integer labels `(N,)`. */
-export function labels<N extends number>(values: readonly number[], n?: N): Labels<N> {
+/** Integer labels `(N,)`; with `domains`, each must be an integer in [0, domains). */
+export function labels<N extends number, K extends number = number>(values: readonly number[], n?: N, domains?: K): Labels<N, K> {
   if (n !== undefined && values.length !== n) throw new Error(`labels: expected ${n} values, got ${values.length}`);
-  return tf.tensor1d([...values], 'int32') as Labels<N>;
+  const bad = domains === undefined ? undefined : values.find((v) => !Number.isInteger(v) || v < 0 || v >= domains);
+  if (bad !== undefined) throw new Error(`labels: ${bad} is not a domain in [0, ${domains})`);
+  return tf.tensor1d([...values], 'int32') as Labels<N, K>;
 }
 
 /** Zeros of a logical shape in a role's memory layout. */

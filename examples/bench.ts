@@ -1,18 +1,10 @@
 /**
  * Benchmark of one StarGAN v2 training iteration and of a batched G forward, side by side
  * with the PyTorch reference (`../shared/anchors/torch_ref.py bench`), plus an optional
- * per-kernel profile of one training iteration.
+ * per-kernel profile of one training iteration (dsl/engine/profile.ts).
  *
- * FLOP counting rule (analytic, from the config; elementwise ops, norms and pooling are
- * not counted): a conv costs 2*K*K*Ci*Co*Ho*Wo*N per forward, a linear 2*I*O*N. A network
- * evaluation costs F (forward only), or 3F when gradients flow through it (forward F,
- * input gradient F, weight gradient F). R1 costs 3F on top of the real-logit forward and
- * backward of D (input gradient F, then its backward: weight gradient F and input
- * gradient F). The work counted is what PyTorch's `iteration` does, so with the sub-steps
- *   D step  = 9 F_D + F_G + F_style           (real 3, R1 3, fake 3; G and F/E under no_grad)
- *   G step  = 7 F_G + 3 F_D + 6 F_E + style    (latent: 4 F_F; reference: 4 F_E)
- * one iteration is 24 F_D + 16 F_G + 17 F_E + 5 F_F (about 336 GFLOP at the bench config,
- * where the issue's rough figure is ~310). Our implementation evaluates D(x) twice per D step
+ * GFLOP/s use the analytic FLOPs of stargan/v2/flops.ts (the work PyTorch's `iteration` does:
+ * 24 F_D + 16 F_G + 17 F_E + 5 F_F). Our implementation evaluates D(x) twice per D step
  * (the R1 graph and the real logit are separate), which the "executed" GFLOP of `--profile`
  * (summed over the Conv2D and BatchMatMul kernels actually run) shows.
  */
@@ -23,8 +15,10 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { advance, backendNames, key, normal, split, useBackend, type BackendName } from '../dsl/index.ts';
+import { KernelProfiler, profileTable } from '../dsl/engine/profile.ts';
 import { useThreadedWasm } from '../dsl/engine/wasm-threads.ts';
 import { defaultTrain, small, type NetConfig } from '../stargan/v2/config.ts';
+import { forwardFlops, iterationFlops } from '../stargan/v2/flops.ts';
 import { generator } from '../stargan/v2/generator.ts';
 import { initTrainState, step, type Batch, type StarGANConfig, type TrainState } from '../stargan/v2/step.ts';
 import { syntheticBatch } from '../stargan/data/batch.ts';
@@ -43,7 +37,7 @@ of a batched forward of the EMA generator, and compares them with the PyTorch re
   --steps N        timed training iterations (default 5); the G forward runs 4x as many
   --warmup N       untimed runs first (default 1)
   --backend B      wasm | cpu (default wasm)
-  --threads N      wasm threads (default 2: the threaded build, dsl/wasm-threads.ts; 1: tfjs's
+  --threads N      wasm threads (default 2: the threaded build, dsl/engine/wasm-threads.ts; 1: tfjs's
                    single-threaded build, what useBackend('wasm') gives)
   --no-torch       skip the PyTorch reference
   --no-tsc         skip timing 'tsc --noEmit'
@@ -103,146 +97,6 @@ function parse(): Options {
 }
 
 // ---------------------------------------------------------------------------------------
-// Analytic FLOPs
-
-const conv = (k: number, ci: number, co: number, hw: number, n: number) => 2 * k * k * ci * co * hw * hw * n;
-const lin = (i: number, o: number, n: number) => 2 * i * o * n;
-
-/** Forward FLOPs of G, F, E, D for a batch of n (convs and linears only). */
-export function forwardFlops(cfg: NetConfig, n: number): { G: number; F: number; E: number; D: number } {
-  const { img, base, maxConv, styleDim: S, latentDim: L, mappingHidden: h, domains: K } = cfg;
-  // Generator (w_hpf = 0).
-  let g = conv(3, 3, base, img, n) + conv(1, base, 3, img, n);
-  let din = base, dout = base, size = img;
-  const repeats = Math.log2(img) - 4;
-  for (let i = 0; i < repeats; i++) {
-    dout = Math.min(din * 2, maxConv);
-    // encoder ResBlk(din, dout, downsample) at `size`, and its mirror AdainResBlk(dout, din, up) to `size`
-    g += conv(3, din, din, size, n) + conv(3, din, dout, size / 2, n) + (din !== dout ? conv(1, din, dout, size, n) : 0);
-    g += conv(3, dout, din, size, n) + conv(3, din, din, size, n) + (din !== dout ? conv(1, dout, din, size, n) : 0);
-    g += lin(S, 2 * dout, n) + lin(S, 2 * din, n);
-    din = dout;
-    size /= 2;
-  }
-  for (let i = 0; i < 2; i++) {
-    g += 2 * conv(3, dout, dout, size, n); // ResBlk
-    g += 2 * conv(3, dout, dout, size, n) + 2 * lin(S, 2 * dout, n); // AdainResBlk
-  }
-  // Trunk of E and D.
-  let t = conv(3, 3, base, img, n);
-  din = base;
-  size = img;
-  for (let i = 0; i < Math.log2(img) - 2; i++) {
-    dout = Math.min(din * 2, maxConv);
-    t += conv(3, din, din, size, n) + conv(3, din, dout, size / 2, n) + (din !== dout ? conv(1, din, dout, size, n) : 0);
-    din = dout;
-    size /= 2;
-  }
-  t += conv(4, din, din, 1, n);
-  const f = lin(L, h, n) + 3 * lin(h, h, n) + K * (3 * lin(h, h, n) + lin(h, S, n));
-  return { G: g, F: f, E: t + K * lin(din, S, n), D: t + conv(1, din, K, 1, n) };
-}
-
-/** FLOPs of one training iteration under the counting rule of the module doc. */
-export function iterationFlops(cfg: NetConfig, n: number): number {
-  const { G, F, E, D } = forwardFlops(cfg, n);
-  return 24 * D + 16 * G + 17 * E + 5 * F;
-}
-
-// ---------------------------------------------------------------------------------------
-// Per-kernel profile: every registered kernel of the backend is wrapped with a wall clock
-// (wasm kernels run synchronously, so wall time per kernel is its cost).
-
-interface KernelStat { calls: number; ms: number; flops: number }
-
-function kernelFlops(name: string, inputs: tf.NamedTensorInfoMap, attrs: tf.NamedAttrMap | undefined, out: tf.TensorInfo | tf.TensorInfo[]): number {
-  const o = Array.isArray(out) ? out[0] : out;
-  if (name === tf.Conv2D || name === tf.FusedConv2D) {
-    const f = inputs.filter!.shape; // [kh, kw, ci, co]
-    return 2 * f[0] * f[1] * f[2] * o.shape.reduce((a, b) => a * b, 1);
-  }
-  if (name === tf.BatchMatMul || name === tf._FusedMatMul) {
-    const a = inputs.a!.shape;
-    const k = attrs?.transposeA ? a[a.length - 2] : a[a.length - 1];
-    return 2 * k * o.shape.reduce((x, y) => x * y, 1);
-  }
-  return 0;
-}
-
-export class KernelProfiler {
-  readonly byKernel = new Map<string, KernelStat>();
-  readonly byShape = new Map<string, KernelStat>();
-  peakBytes = 0;
-  private active = false;
-  private readonly originals: tf.KernelConfig[] = [];
-
-  constructor(private readonly backendName: string, private readonly detail: boolean) {}
-
-  install(): void {
-    for (const cfg of tf.getKernelsForBackend(this.backendName)) {
-      this.originals.push(cfg);
-      const inner = cfg.kernelFunc;
-      const name = cfg.kernelName;
-      const kernelFunc: tf.KernelFunc = (args) => {
-        if (!this.active) return inner(args);
-        const t0 = performance.now();
-        const out = inner(args);
-        const ms = performance.now() - t0;
-        const flops = kernelFlops(name, args.inputs, args.attrs, out);
-        add(this.byKernel, name, ms, flops);
-        if (this.detail) {
-          const shapes = Object.entries(args.inputs).map(([k, v]) => `${k}[${v?.shape.join(',')}]`).join(' ');
-          const a = args.attrs ?? {};
-          const attrs = name === tf.BatchMatMul ? ` tA=${String(a.transposeA)} tB=${String(a.transposeB)}`
-            : 'perm' in a ? ` perm=${String(a.perm)}` : 'axis' in a ? ` axis=${String(a.axis)}` : '';
-          add(this.byShape, `${name} ${shapes}${attrs}`, ms, flops);
-        }
-        const bytes = tf.engine().state.numBytes;
-        if (bytes > this.peakBytes) this.peakBytes = bytes;
-        return out;
-      };
-      tf.unregisterKernel(name, this.backendName);
-      tf.registerKernel({ ...cfg, kernelFunc });
-    }
-  }
-
-  /** Restores the original kernels. */
-  uninstall(): void {
-    for (const cfg of this.originals) {
-      tf.unregisterKernel(cfg.kernelName, this.backendName);
-      tf.registerKernel(cfg);
-    }
-    this.originals.length = 0;
-  }
-
-  run<T>(f: () => T): T {
-    this.active = true;
-    try {
-      return f();
-    } finally {
-      this.active = false;
-    }
-  }
-}
-
-function add(m: Map<string, KernelStat>, k: string, ms: number, flops: number) {
-  const s = m.get(k) ?? { calls: 0, ms: 0, flops: 0 };
-  s.calls++;
-  s.ms += ms;
-  s.flops += flops;
-  m.set(k, s);
-}
-
-function table(rows: [string, KernelStat][], totalMs: number, top: number, width: number): string {
-  const sorted = [...rows].sort((a, b) => b[1].ms - a[1].ms).slice(0, top);
-  const head = `${'kernel'.padEnd(width)} ${'calls'.padStart(6)} ${'total ms'.padStart(10)} ${'% iter'.padStart(7)} ${'GFLOP/s'.padStart(8)}`;
-  const lines = sorted.map(([k, s]) =>
-    `${k.slice(0, width).padEnd(width)} ${String(s.calls).padStart(6)} ${s.ms.toFixed(1).padStart(10)} ${(100 * s.ms / totalMs).toFixed(1).padStart(7)} ${
-      s.flops ? (s.flops / s.ms / 1e6).toFixed(1).padStart(8) : ''.padStart(8)}`);
-  return [head, '-'.repeat(head.length), ...lines].join('\n');
-}
-
-// ---------------------------------------------------------------------------------------
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -296,7 +150,7 @@ async function main() {
   console.log(`config: img ${o.img} base ${o.base} maxc ${o.maxc} batch ${o.batch} domains ${o.domains}; backend ${tf.getBackend()}, ${threads} thread${threads > 1 ? 's' : ''}`);
   const g3 = (f: number) => (f / 1e9).toPrecision(3);
   console.log(`forward GFLOP (batch ${o.batch}): G ${g3(fw.G)}  D ${g3(fw.D)}  E ${g3(fw.E)}  F ${g3(fw.F)}`);
-  console.log(`training iteration: ${g3(iterFlops)} GFLOP (24 F_D + 16 F_G + 17 F_E + 5 F_F; see examples/bench.ts)`);
+  console.log(`training iteration: ${g3(iterFlops)} GFLOP (24 F_D + 16 F_G + 17 F_E + 5 F_F; see stargan/v2/flops.ts)`);
 
   let state: TrainState = initTrainState(key(0), cfg);
   const train = (s: TrainState, b: Batch) => step(cfg, s, b);
@@ -365,13 +219,13 @@ async function main() {
     console.log(`\nper-kernel profile of one training iteration: ${profMs.toFixed(0)} ms wall (instrumented), ${
       kernelMs.toFixed(0)} ms in kernels, ${(profMs - kernelMs).toFixed(0)} ms outside kernels (tape, tidy, dispose, JS); ${
       (executed / 1e9).toFixed(1)} GFLOP executed in Conv2D/BatchMatMul`);
-    console.log(table(rows, profMs, rows.length, 28));
+    console.log(profileTable(rows, profMs, rows.length, 28));
     const slowInput = prof.byKernel.get(tf.Conv2DBackpropInput)?.calls ?? 0;
     const flagged = [...prof.byShape.entries()].filter(([k]) => k.startsWith(tf.BatchMatMul) && /tA=true|tB=true/.test(k))
       .reduce((a, [, st]) => a + st.calls, 0);
     console.log(`slow paths: Conv2DBackpropInput ${slowInput} calls, BatchMatMul with a transpose flag ${flagged} calls`);
     console.log(`\ntop ${o.top} kernel calls by input shapes:`);
-    console.log(table([...prof.byShape.entries()], profMs, o.top, 96));
+    console.log(profileTable([...prof.byShape.entries()], profMs, o.top, 96));
   }
 
   if (o.tsc) console.log(`\ntsc --noEmit on the project: ${timeTsc().toFixed(1)} s`);

@@ -9,18 +9,20 @@
  * See docs/pytorch-interop.md.
  */
 import * as path from 'node:path';
-import { parseArgs } from 'node:util';
 import type { NetConfig } from '../stargan/v2/config.ts';
-import type { ExportOptions, Parts } from '../stargan/checkpoints/official.ts';
+import { parseFlags, runMain, UserError } from './lib/cli.ts';
+import type { ExportOptions } from '../stargan/checkpoints/export.ts';
+import type { Parts } from '../stargan/checkpoints/names.ts';
 import type { Nets } from '../stargan/v2/nets.ts';
 
 /** The tensor modules, loaded after the arguments are checked (so --help and usage errors answer at once). */
 async function loadLib() {
-  const [dsl, checkpoint, config, interop, disc, step] = await Promise.all([
+  const [dsl, checkpoint, config, official, names, exporting, disc, step] = await Promise.all([
     import('../dsl/index.ts'), import('../stargan/checkpoints/ours.ts'), import('../stargan/v2/config.ts'),
-    import('../stargan/checkpoints/official.ts'), import('../stargan/v2/discriminator.ts'), import('../stargan/v2/step.ts'),
+    import('../stargan/checkpoints/official.ts'), import('../stargan/checkpoints/names.ts'),
+    import('../stargan/checkpoints/export.ts'), import('../stargan/v2/discriminator.ts'), import('../stargan/v2/step.ts'),
   ]);
-  return { ...dsl, ...checkpoint, ...config, ...interop, ...disc, trainState: step.trainState };
+  return { ...dsl, ...checkpoint, ...config, ...official, ...names, ...exporting, ...disc, trainState: step.trainState };
 }
 type Lib = Awaited<ReturnType<typeof loadLib>>;
 
@@ -45,7 +47,12 @@ export   writes the official names: the EMA networks G, F, E by default (like *_
          when w_hpf > 0 and expects back) are copied from an official FILE, or from --extra-from FILE.
 inspect  prints the inferred config, what had to be assumed, and parameter counts per network.`;
 
-class UsageError extends Error {}
+/** A usage error: one line, exit code 2. */
+class UsageError extends UserError {
+  constructor(message: string) {
+    super(`${message} (see --help)`, 2);
+  }
+}
 
 function int(v: string | undefined, flag: string): number | undefined {
   if (v === undefined) return undefined;
@@ -53,22 +60,19 @@ function int(v: string | undefined, flag: string): number | undefined {
   return Number(v);
 }
 
+const flags = {
+  out: { type: 'string', short: 'o' },
+  seed: { type: 'string' },
+  iteration: { type: 'string' },
+  'ema-from': { type: 'string' },
+  ema: { type: 'boolean', default: false },
+  raw: { type: 'boolean', default: false },
+  'no-hpf-filter': { type: 'boolean', default: false },
+  'extra-from': { type: 'string' },
+} as const;
+
 function parse() {
-  const { values, positionals } = parseArgs({
-    allowPositionals: true,
-    options: {
-      out: { type: 'string', short: 'o' },
-      seed: { type: 'string' },
-      iteration: { type: 'string' },
-      'ema-from': { type: 'string' },
-      ema: { type: 'boolean', default: false },
-      raw: { type: 'boolean', default: false },
-      'no-hpf-filter': { type: 'boolean', default: false },
-      'extra-from': { type: 'string' },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-  });
-  if (values.help) return { help: true as const };
+  const { values, positionals } = parseFlags(flags, usage, true);
   const [command, file, ...rest] = positionals;
   if (!command) throw new UsageError('missing command (import, export or inspect)');
   if (!['import', 'export', 'inspect'].includes(command)) throw new UsageError(`unknown command '${command}' (import, export or inspect)`);
@@ -90,13 +94,13 @@ function parse() {
   }
   if (command !== 'inspect' && !values.out) throw new UsageError(`${command}: missing --out FILE`);
   return {
-    help: false as const, command, file, out: values.out ?? '',
+    command, file, out: values.out ?? '',
     seed: int(values.seed, '--seed') ?? 0, iteration: int(values.iteration, '--iteration'), emaFrom: values['ema-from'],
     raw: values.raw, hpfFilter: !values['no-hpf-filter'], extraFrom: values['extra-from'],
   };
 }
 
-type Args = Extract<ReturnType<typeof parse>, { help: false }>;
+type Args = ReturnType<typeof parse>;
 
 const fmtCount = (n: number) => n.toLocaleString('en-US');
 
@@ -184,28 +188,12 @@ function inspectCommand(lib: Lib, a: Args): void {
 }
 
 async function main(): Promise<void> {
-  let a: ReturnType<typeof parse>;
-  try {
-    a = parse();
-  } catch (e) {
-    console.error(`import-pytorch: ${(e as Error).message} (see --help)`);
-    process.exit(2);
-  }
-  if (a.help) {
-    console.log(usage);
-    return;
-  }
-  try {
-    const lib = await loadLib();
-    if (a.command === 'inspect') return inspectCommand(lib, a);
-    await lib.useBackend('wasm');
-    if (a.command === 'import') importCommand(lib, a);
-    else exportCommand(lib, a);
-  } catch (e) {
-    console.error(`import-pytorch: ${(e as Error).message}`);
-    if (process.env.DEBUG) console.error((e as Error).stack);
-    process.exit(e instanceof UsageError ? 2 : 1);
-  }
+  const a = parse();
+  const lib = await loadLib();
+  if (a.command === 'inspect') return inspectCommand(lib, a);
+  await lib.useBackend('wasm');
+  if (a.command === 'import') importCommand(lib, a);
+  else exportCommand(lib, a);
 }
 
-await main();
+runMain('import-pytorch', main);

@@ -3,8 +3,12 @@
  * latent-guided (random styles of the domain, truncated toward the domain's mean style by
  * --psi) or reference-guided (--ref: the style of a reference image). Works on one image
  * or a folder; writes one PNG per output, plus a grid of everything.
+ * With a w_hpf > 0 checkpoint (CelebA-HQ) the generator gets the sources' face masks, made
+ * from face-api's landmarks (stargan/v2/face-masks.ts) as the official code makes them from
+ * its FAN's heatmaps.
  */
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { image, key as makeKey, labels, normal, split, typed, type Tensor } from '../dsl/index.ts';
@@ -15,6 +19,9 @@ import type { NetConfig } from '../stargan/v2/config.ts';
 import type { EmaNets } from '../stargan/v2/nets.ts';
 import { latentStyles, meanStyle, toChw, translate, writeGrid } from '../stargan/samples.ts';
 import { styleEncoder } from '../stargan/v2/style-encoder.ts';
+import { faceMasks } from '../stargan/v2/face-masks.ts';
+import type { Masks } from '../stargan/v2/generator.ts';
+import { faceLandmarks, loadFaceNets } from '../stargan/eval/faces.ts';
 import { backendFlag, backendFrom, intFlag, numFlag, parseFlags, runMain, UserError } from './lib/cli.ts';
 
 const usage = `usage: tsx examples/translate.ts CHECKPOINT --input IMAGE|DIR --target DOMAIN [options]
@@ -28,7 +35,7 @@ train-celeba.ts, or an official StarGAN v2 checkpoint, see import-pytorch.ts).
   --psi X             truncation toward the domain's mean style, 0..1 (default 1: none)
   --seed N            latent seed (default 0)
   --out DIR           where PNGs go (default translations/)
-  --backend wasm|cpu --threads N (wasm threads, default 1)`;
+  --backend wasm|cpu --threads N (wasm threads; default: the machine's cores, up to 4 (results are bit-identical))`;
 
 const flags = {
   input: { type: 'string' }, target: { type: 'string' }, ref: { type: 'string' }, samples: { type: 'string' },
@@ -69,6 +76,14 @@ function styles(ema: EmaNets, net: NetConfig, y: number, ref: string | undefined
   return Array.from({ length: count }, (_, j) => typed(tf.slice(all, [j, 0], [1, -1])));
 }
 
+/** The sources' face masks for the high-pass path (w_hpf > 0), from face-api's landmarks as the official code makes them from its FAN's. */
+async function sourceMasks(x: Images, img: number): Promise<Masks<number>> {
+  const landmarks = await faceLandmarks(await loadFaceNets(), x);
+  const found = landmarks.filter((l) => l).length;
+  console.log(`face masks: face-api found a face in ${found}/${landmarks.length} image(s)${found < landmarks.length ? '; the others get zero masks (no high-pass detail)' : ''}`);
+  return faceMasks(landmarks, img);
+}
+
 async function main(): Promise<void> {
   const { values, positionals } = parseFlags(flags, usage, true);
   if (positionals.length !== 1) throw new UserError('expected one CHECKPOINT argument (see --help)', 2);
@@ -79,7 +94,7 @@ async function main(): Promise<void> {
   const files = inputFiles(values.input);
   if (values.ref && !fs.existsSync(values.ref)) throw new UserError(`--ref ${values.ref}: no such file`);
   const outDir = values.out ?? 'translations';
-  await backendFrom(values.backend, values.threads);
+  await backendFrom(values.backend, values.threads, Math.min(4, os.availableParallelism()));
   const loaded = loadAnyCheckpoint(positionals[0]);
   const { net, ema } = loaded;
   const domainNames = domainNamesOf(loaded.metadata, net.domains);
@@ -90,17 +105,19 @@ async function main(): Promise<void> {
   } catch (e) {
     throw new UserError(`--out ${outDir}: cannot create (${(e as NodeJS.ErrnoException).code})`);
   }
-  const columns: Float32Array[][] = tf.tidy(() => {
-    const x = image(loadImages(files, net.img), [files.length, 3, net.img, net.img]) as Images;
-    return styles(ema, net, y, values.ref, count, psi, seed).map((s) => toChw(translate(ema, x, typed(tf.tile(s, [files.length, 1])), net)));
-  });
+  const x = image(loadImages(files, net.img), [files.length, 3, net.img, net.img]) as Images;
+  const masks = net.wHpf > 0 ? await sourceMasks(x, net.img) : undefined;
+  const columns: Float32Array[][] = tf.tidy(() =>
+    styles(ema, net, y, values.ref, count, psi, seed).map((s) => toChw(translate(ema, x, typed(tf.tile(s, [files.length, 1])), net, masks))));
+  tf.dispose([...(masks ?? [])]);
   const written: string[] = [];
   files.forEach((f, i) => columns.forEach((col, j) => {
     const name = path.join(outDir, `${path.parse(f).name}_to_${domainNames[y]}${values.ref ? '_ref' : `_${j}`}.png`);
     writeGrid(name, { images: [col[i]], rows: 1, cols: 1 }, net.img);
     written.push(name);
   }));
-  const sources = tf.tidy(() => toChw(image(loadImages(files, net.img), [files.length, 3, net.img, net.img])));
+  const sources = toChw(x);
+  x.dispose();
   const grid = path.join(outDir, `grid_to_${domainNames[y]}.png`);
   writeGrid(grid, { images: sources.flatMap((s, i) => [s, ...columns.map((c) => c[i])]), rows: files.length, cols: columns.length + 1 }, net.img);
   console.log(`${files.length} image(s) -> ${domainNames[y]} (${values.ref ? `style of ${values.ref}` : `${count} latent style(s), psi ${psi}`}): ${written.length} PNGs and ${grid}`);

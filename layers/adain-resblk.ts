@@ -15,10 +15,10 @@
  * weights exist either way, as in the official state_dict.
  */
 import {
-  add, conv2d, initConv, keysFor, leakyRelu, scale, up2,
-  type ConvParams, type Double, type Key, type Tensor, type Upsamplable,
+  add, conv2d, convSpec, keysFor, leakyRelu, materialize, scale, up2,
+  type ConvParams, type Double, type Key, type Spec, type Tensor, type Upsamplable,
 } from '../dsl/index.ts';
-import { adaIN, initAdaIN, type AdaINParams } from './adain.ts';
+import { adaIN, adaINSpec, type AdaINParams } from './adain.ts';
 
 export interface AdainResBlkConfig<Ci extends number = number, Co extends number = number, S extends number = number> {
   readonly din: Ci;
@@ -34,17 +34,22 @@ export interface AdainResBlkParams<Ci extends number = number, Co extends number
   readonly conv1x1?: ConvParams<Co, Ci, 1>;
 }
 
+/** The block's parameters as specs (shapes and He init, no data; dsl/spec.ts). */
+export function adainResBlkSpec(key: Key, cfg: AdainResBlkConfig): Spec<AdainResBlkParams> {
+  const k = keysFor(key, ['conv1', 'conv2', 'norm1', 'norm2', 'conv1x1'] as const);
+  return {
+    conv1: convSpec(k.conv1, cfg.din, cfg.dout, 3),
+    conv2: convSpec(k.conv2, cfg.dout, cfg.dout, 3),
+    norm1: adaINSpec(k.norm1, cfg.styleDim, cfg.din),
+    norm2: adaINSpec(k.norm2, cfg.styleDim, cfg.dout),
+    ...(cfg.din !== cfg.dout ? { conv1x1: convSpec(k.conv1x1, cfg.din, cfg.dout, 1, false) } : {}),
+  };
+}
+
 export function initAdainResBlk<Ci extends number, Co extends number, S extends number>(
   key: Key, cfg: AdainResBlkConfig<Ci, Co, S>,
 ): AdainResBlkParams<Ci, Co, S> {
-  const k = keysFor(key, ['conv1', 'conv2', 'norm1', 'norm2', 'conv1x1'] as const);
-  return {
-    conv1: initConv(k.conv1, cfg.din, cfg.dout, 3),
-    conv2: initConv(k.conv2, cfg.dout, cfg.dout, 3),
-    norm1: initAdaIN(k.norm1, cfg.styleDim, cfg.din),
-    norm2: initAdaIN(k.norm2, cfg.styleDim, cfg.dout),
-    ...((cfg.din as number) !== cfg.dout ? { conv1x1: initConv(k.conv1x1, cfg.din, cfg.dout, 1, false) } : {}),
-  };
+  return materialize<AdainResBlkParams>(adainResBlkSpec(key, cfg)) as AdainResBlkParams<Ci, Co, S>;
 }
 
 type Map4<N extends number, C extends number, H extends number, W extends number> = Tensor<[N, C, H, W]>;

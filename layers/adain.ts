@@ -2,7 +2,9 @@
  * AdaIN (REFERENCE section 1): `h = fc(s)` splits into gamma, beta (each C);
  * output `(1 + gamma) * IN(x) + beta`, IN without affine (eps 1e-5).
  */
-import { chunk2, dims, initLinear, instanceNorm, linear, modulate, type Key, type LinearParams, type Tensor } from '../dsl/index.ts';
+import {
+  chunk2, dims, instanceNorm, linear, linearSpec, materialize, modulate, type Key, type LinearParams, type Spec, type Tensor,
+} from '../dsl/index.ts';
 
 export interface AdaINParams<S extends number = number, C extends number = number> {
   readonly fc: LinearParams<number, S>; // S -> 2C
@@ -10,8 +12,13 @@ export interface AdaINParams<S extends number = number, C extends number = numbe
   readonly __channels?: C;
 }
 
+/** The parameters as specs (dsl/spec.ts): fc is Linear(S -> 2C), He-initialised. */
+export function adaINSpec(key: Key, styleDim: number, c: number): Spec<AdaINParams> {
+  return { fc: linearSpec(key, styleDim, 2 * c) };
+}
+
 export function initAdaIN<S extends number, C extends number>(key: Key, styleDim: S, c: C): AdaINParams<S, C> {
-  return { fc: initLinear(key, styleDim, 2 * c) };
+  return materialize<AdaINParams>(adaINSpec(key, styleDim, c)) as AdaINParams<S, C>;
 }
 
 /** `(N, C, H, W), (N, S) -> (N, C, H, W)`. */

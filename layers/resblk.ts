@@ -13,8 +13,8 @@
  * conv1x1 present), so a loaded checkpoint fully determines the block.
  */
 import {
-  avgPool2, conv2d, initAffine, initConv, instanceNorm, keysFor, leakyRelu, residual,
-  type AffineParams, type ConvParams, type Half, type Key, type Poolable, type Tensor,
+  affineSpec, avgPool2, conv2d, convSpec, instanceNorm, keysFor, leakyRelu, materialize, residual,
+  type AffineParams, type ConvParams, type Half, type Key, type Poolable, type Spec, type Tensor,
 } from '../dsl/index.ts';
 
 export interface ResBlkConfig<Ci extends number = number, Co extends number = number> {
@@ -32,14 +32,19 @@ export interface ResBlkParams<Ci extends number = number, Co extends number = nu
   readonly conv1x1?: ConvParams<Co, Ci, 1>;
 }
 
-export function initResBlk<Ci extends number, Co extends number>(key: Key, cfg: ResBlkConfig<Ci, Co>): ResBlkParams<Ci, Co> {
+/** The block's parameters as specs (shapes and He init, no data; dsl/spec.ts). */
+export function resBlkSpec(key: Key, cfg: ResBlkConfig): Spec<ResBlkParams> {
   const k = keysFor(key, ['conv1', 'conv2', 'conv1x1'] as const);
   return {
-    conv1: initConv(k.conv1, cfg.din, cfg.din, 3),
-    conv2: initConv(k.conv2, cfg.din, cfg.dout, 3),
-    ...(cfg.normalize ? { norm1: initAffine(cfg.din), norm2: initAffine(cfg.din) } : {}),
-    ...((cfg.din as number) !== cfg.dout ? { conv1x1: initConv(k.conv1x1, cfg.din, cfg.dout, 1, false) } : {}),
+    conv1: convSpec(k.conv1, cfg.din, cfg.din, 3),
+    conv2: convSpec(k.conv2, cfg.din, cfg.dout, 3),
+    ...(cfg.normalize ? { norm1: affineSpec(cfg.din), norm2: affineSpec(cfg.din) } : {}),
+    ...(cfg.din !== cfg.dout ? { conv1x1: convSpec(k.conv1x1, cfg.din, cfg.dout, 1, false) } : {}),
   };
+}
+
+export function initResBlk<Ci extends number, Co extends number>(key: Key, cfg: ResBlkConfig<Ci, Co>): ResBlkParams<Ci, Co> {
+  return materialize<ResBlkParams>(resBlkSpec(key, cfg)) as ResBlkParams<Ci, Co>;
 }
 
 type Map4<N extends number, C extends number, H extends number, W extends number> = Tensor<[N, C, H, W]>;

@@ -3,6 +3,9 @@
  * the dataset layouts (StarGAN v2 folders, CelebA attributes, the embedded emoji default)
  * and their errors, and the sampler (pure and deterministic, balanced, references from the
  * target domain, values in [-1, 1]). Fixtures are made here, in a temp folder.
+ *
+ * Over 400 lines because the layouts' tests share one temp folder and the hand-made image helpers
+ * (palette PNGs, truncated files); each describe block reads on its own.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,7 +17,8 @@ import { createRequire } from 'node:module';
 import { PNG } from 'pngjs';
 import { jpegBytes, pngBytes, put, rgba, solid, type Rgb8 } from './lib/images.ts';
 import { cropResize, decodeImage, imageGrid, resizeBilinear, writePng, type RgbImage } from '../dsl/io/image.ts';
-import { celebaAttributes, domainFolders, emojiDataset, pythonShuffle, type Dataset } from '../stargan/data/datasets.ts';
+import { celebaAttributes, domainFolders, pythonShuffle, type Dataset } from '../stargan/data/datasets.ts';
+import { emojiDataset } from '../stargan/data/emoji.ts';
 import { createImageCache, loadImages, sampleBatch, workingSize } from '../stargan/data/sampler.ts';
 import { renderLossPlot, writeLossPlot } from '../dsl/io/plot.ts';
 

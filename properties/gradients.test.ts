@@ -1,10 +1,11 @@
 /**
- * Law: every op's gradient, for inputs and parameters, equals the central finite
- * difference; and so do second-order gradients (the gradient w.r.t. parameters of a
- * squared input-gradient, as in R1) through conv, avgpool2, up2, leaky ReLU and instance norm.
+ * Law: every op's gradient, for inputs and parameters, equals the finite difference
+ * (lib/fd.ts: central differences, Richardson-extrapolated) to 1e-3 relative; and so do
+ * second-order gradients (the gradient w.r.t. parameters of a squared input-gradient, as
+ * in R1) through conv, avgpool2, up2, leaky ReLU and instance norm.
  * Runs on the wasm backend, where tfjs alone cannot compute most of these.
  */
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import * as tf from '@tensorflow/tfjs-core';
@@ -16,7 +17,14 @@ import { gradInput } from '../dsl/grad.ts';
 
 const T = (t: tf.Tensor) => t as Tensor<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 const runs = { numRuns: 6, seed: 20261123, includeErrorInReport: true };
-const TOL = 2e-2;
+/**
+ * Relative error bound. Measured worst per check (seeds below, wasm): 2.0e-4 (avgPool2),
+ * 1.7e-4 (R1 through a whole block), 1e-4 (piecewise-linear ops at h = 1e-2), most 1e-5.
+ */
+const TOL = 1e-3;
+/** Worst relative error per check, printed once at the end. */
+const worst: Record<string, number> = {};
+after(() => console.log(`worst finite-difference relative error per check: ${Object.entries(worst).map(([k, v]) => `${k} ${v.toExponential(1)}`).join(', ')}`));
 
 const size = fc.record({
   n: fc.integer({ min: 1, max: 2 }),
@@ -31,9 +39,10 @@ function rand(shape: number[], seed: number): tf.Tensor {
 }
 
 /** Asserts the gradient check of f over the given inputs passes. */
-function expectGrad(name: string, f: (xs: tf.Tensor[]) => tf.Tensor, xs: tf.Tensor[], seed: number, h = 1e-2) {
+function expectGrad(name: string, f: (xs: tf.Tensor[]) => tf.Tensor, xs: tf.Tensor[], seed: number, h?: number) {
   const r = gradCheck(f, xs, seed, h);
   tf.dispose(xs);
+  worst[name] = Math.max(worst[name] ?? 0, r.relErr);
   assert.ok(r.relErr < TOL, `${name} on ${backend}: analytic ${r.analytic} vs numeric ${r.numeric} (rel ${r.relErr})`);
 }
 
@@ -71,9 +80,10 @@ test('instance norm with and without affine: gradients', () => {
 test('activations: leaky ReLU, ReLU, tanh', () => {
   fc.assert(fc.property(size, ({ n, ci, hw, seed }) => {
     const x = () => tf.tidy(() => awayFromZero(rand([n, hw, hw, ci], seed)));
+    // h = 1e-2: x +- h v must not cross the kink at 0 (|x| >= 0.1, |v| < ~4).
     expectGrad('leakyRelu', ([t]) => weightedSum(ops.leakyRelu(T(t)), seed), [x()], seed, 1e-2);
     expectGrad('relu', ([t]) => weightedSum(ops.relu(T(t)), seed), [x()], seed, 1e-2);
-    expectGrad('tanh', ([t]) => weightedSum(ops.tanh(T(t)), seed), [x()], seed, 1e-3);
+    expectGrad('tanh', ([t]) => weightedSum(ops.tanh(T(t)), seed), [x()], seed);
   }), runs);
 });
 
@@ -95,8 +105,8 @@ test('losses: mean |a-b|, BCE with logits for both targets', () => {
   fc.assert(fc.property(size, ({ n, ci, seed }) => {
     expectGrad('meanAbsDiff', ([a, b]) => ops.meanAbsDiff(T(a), T(b)),
       [rand([n, ci], seed), tf.tidy(() => tf.add(rand([n, ci], seed), awayFromZero(rand([n, ci], seed + 1), 0.2)))], seed, 1e-2);
-    expectGrad('bce target 1', ([x]) => ops.bceWithLogits(T(x), 1), [rand([n * 3], seed)], seed, 1e-2);
-    expectGrad('bce target 0', ([x]) => ops.bceWithLogits(T(x), 0), [rand([n * 3], seed)], seed, 1e-2);
+    expectGrad('bce target 1', ([x]) => ops.bceWithLogits(T(x), 1), [rand([n * 3], seed)], seed);
+    expectGrad('bce target 0', ([x]) => ops.bceWithLogits(T(x), 0), [rand([n * 3], seed)], seed);
   }), runs);
 });
 
@@ -151,6 +161,7 @@ test('second order through conv, leaky ReLU, avgpool2, instance norm and up2 (R1
     tf.dispose([x, ...ps]);
     fc.pre(signPatterns.size === 1);
     checked++;
+    worst['R1 net'] = Math.max(worst['R1 net'] ?? 0, r.relErr);
     assert.ok(r.relErr < TOL, `R1 through conv/lrelu/pool/IN/up: analytic ${r.analytic} vs numeric ${r.numeric} (rel ${r.relErr})`);
   }), { numRuns: 6, seed: 7, includeErrorInReport: true, maxSkipsPerRun: 20 });
   assert.ok(checked >= 6, `only ${checked} runs were away from kinks`);
@@ -160,12 +171,12 @@ test('second order per op: conv 1x1 and 4x4 valid, linear, pooling and upsamplin
   fc.assert(fc.property(size, ({ n, ci, co, seed }) => {
     const x = rand([n, 4, 4, ci], seed);
     const single = (op: (t: tf.Tensor, w: tf.Tensor) => tf.Tensor) => (t: tf.Tensor, [w]: tf.Tensor[]) => tf.square(op(t, w));
-    expectGrad('conv4x4 valid', r1(single((t, w) => ops.conv2dValid(T(t), { weight: T(w) })), x, seed), [rand([4, 4, ci, co], seed + 1)], seed, 1e-3);
-    expectGrad('conv1x1', r1(single((t, w) => ops.conv2d(T(t), { weight: T(w) })), x, seed), [rand([1, 1, ci, co], seed + 1)], seed, 1e-3);
-    expectGrad('pool', r1(single((t, w) => ops.avgPool2(T(tf.mul(t, w)))), x, seed), [rand([ci], seed + 1)], seed, 1e-3);
-    expectGrad('up', r1(single((t, w) => ops.up2(T(tf.mul(t, w)))), x, seed), [rand([ci], seed + 1)], seed, 1e-3);
+    expectGrad('R1 conv4x4 valid', r1(single((t, w) => ops.conv2dValid(T(t), { weight: T(w) })), x, seed), [rand([4, 4, ci, co], seed + 1)], seed);
+    expectGrad('R1 conv1x1', r1(single((t, w) => ops.conv2d(T(t), { weight: T(w) })), x, seed), [rand([1, 1, ci, co], seed + 1)], seed);
+    expectGrad('R1 pool', r1(single((t, w) => ops.avgPool2(T(tf.mul(t, w)))), x, seed), [rand([ci], seed + 1)], seed);
+    expectGrad('R1 up', r1(single((t, w) => ops.up2(T(tf.mul(t, w)))), x, seed), [rand([ci], seed + 1)], seed);
     const f = rand([n, ci + 2], seed);
-    expectGrad('linear', r1(single((t, w) => ops.linear(T(t), { weight: T(w), bias: T(tf.zeros([co])) })), f, seed), [rand([ci + 2, co], seed + 1)], seed, 1e-3);
+    expectGrad('R1 linear', r1(single((t, w) => ops.linear(T(t), { weight: T(w), bias: T(tf.zeros([co])) })), f, seed), [rand([ci + 2, co], seed + 1)], seed);
     tf.dispose([x, f]);
   }), { numRuns: 4, seed: 11, includeErrorInReport: true });
 });

@@ -4,14 +4,16 @@
  *   loadAnyCheckpoint, their config is inferred from the shapes alone, and our networks reproduce PyTorch's outputs.
  * - inferNetConfig refuses non-official names and inconsistent shapes with one-line errors naming the file.
  * - Our networks exported as safetensors or as a torch.save .ckpt load into PyTorch with load_state_dict(strict=True)
- *   and give our outputs (live PyTorch; skipped with a reason when `/usr/bin/python3 -c "import torch"` fails).
+ *   and give our outputs (live PyTorch, Debian's /usr/bin/python3: skipped with a reason when it lacks torch, failed under CI=true).
  * Fixtures come from properties/fixtures/interop/make_fixtures.py.
+ *
+ * Over 400 lines because the live PyTorch round trip carries its Python half inline (one script, run once).
  */
 import { errorOf } from './lib/errors.ts';
+import { needsTorch, python, runChild } from './lib/child.ts';
 import './lib/setup.ts';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -22,10 +24,10 @@ import { saveCheckpoint } from '../stargan/checkpoints/ours.ts';
 import { defaultTrain, type NetConfig } from '../stargan/v2/config.ts';
 import { discriminator } from '../stargan/v2/discriminator.ts';
 import { generator } from '../stargan/v2/generator.ts';
-import {
-  disposeLoaded, exportSafetensors, exportTorchCheckpoint, inferNetConfig, inferNetConfigWithNotes, loadAnyCheckpoint, officialShapes,
-  readCheckpointEntries, type Parts,
-} from '../stargan/checkpoints/official.ts';
+import { disposeLoaded, loadAnyCheckpoint, readCheckpointEntries } from '../stargan/checkpoints/official.ts';
+import { exportSafetensors, exportTorchCheckpoint } from '../stargan/checkpoints/export.ts';
+import { inferNetConfig, inferNetConfigWithNotes } from '../stargan/checkpoints/infer.ts';
+import { officialShapes, type Parts } from '../stargan/checkpoints/names.ts';
 import { mappingNetwork } from '../stargan/v2/mapping.ts';
 import { initNets, netNames, type EmaNets, type Nets } from '../stargan/v2/nets.ts';
 import { initTrainState } from '../stargan/v2/step.ts';
@@ -281,26 +283,26 @@ describe('export', () => {
 
   test('CLI: import an official nets_ema.ckpt, export it back as .ckpt, bad flags exit 2', () => {
     const dir = tmpDir();
-    const cli = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'examples/import-pytorch.ts', ...args], { cwd: ROOT, encoding: 'utf8' });
+    const cli = (...args: string[]) => runChild(process.execPath, ['--import', 'tsx', 'examples/import-pytorch.ts', ...args], { cwd: ROOT });
     try {
       const ours = path.join(dir, 'ours.safetensors');
       const src = fixture('img16_k2_nets_ema_zip.ckpt');
       const imp = cli('import', src, '--out', ours, '--seed', '5');
-      assert.equal(imp.status, 0, imp.stderr);
+      assert.equal(imp.status, 0, imp.why);
       assert.match(imp.stdout, /"img":16,"base":8,"maxConv":16,"domains":2/);
       assert.match(imp.stdout, /discriminator: none in the file; He-initialised/);
       const back = path.join(dir, 'back.ckpt');
       const exp = cli('export', ours, '--out', back);
-      assert.equal(exp.status, 0, exp.stderr);
+      assert.equal(exp.status, 0, exp.why);
       const a = readCheckpointEntries(src).entries;
       const b = readCheckpointEntries(back).entries;
       assert.deepEqual([...b.keys()].sort(), [...a.keys()].sort());
       for (const [k, e] of a) assert.deepEqual(b.get(k)!.data, e.data, k);
       const bad = cli('export', ours, '--out', back, '--bogus');
-      assert.equal(bad.status, 2);
+      assert.equal(bad.status, 2, bad.why);
       assert.match(bad.stderr.trim(), /^import-pytorch: .*bogus.*$/);
       const missing = cli('inspect', path.join(dir, 'nope.ckpt'));
-      assert.equal(missing.status, 1);
+      assert.equal(missing.status, 1, missing.why);
       assert.match(missing.stderr.trim(), /^import-pytorch: .*nope\.ckpt: no such file$/);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
@@ -309,15 +311,8 @@ describe('export', () => {
 });
 
 describe('round trip into live PyTorch', () => {
-  const py = process.env.TORCH_PYTHON ?? '/usr/bin/python3'; // Debian's python3 has torch 1.13 here
-  const probe = spawnSync(py, ['-c', 'import torch'], { encoding: 'utf8' });
-  const reason = probe.status === 0 ? '' : `PyTorch unavailable (${py} -c "import torch" failed: ${(probe.stderr || String(probe.error)).trim().split('\n').pop()})`;
-
   test('ours -> safetensors / .ckpt -> torch load_state_dict(strict=True) -> the same outputs', (t) => {
-    if (reason) {
-      t.skip(reason);
-      return;
-    }
+    if (!needsTorch(t)) return;
     const dir = tmpDir();
     const jobs: { name: string; weights: string; io: string }[] = [];
     try {
@@ -414,7 +409,9 @@ for job in json.loads(sys.argv[1]):
     results[job['name']] = r
 print(json.dumps(results))
 `;
-      const out = execFileSync(py, ['-c', script, JSON.stringify(jobs)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+      const py = runChild(python, ['-c', script, JSON.stringify(jobs)], { stdio: ['ignore', 'pipe', 'pipe'] });
+      assert.equal(py.status, 0, `python failed: ${py.why}`);
+      const out = py.stdout;
       const results = JSON.parse(out.trim().split('\n').pop()!) as Record<string, Record<string, number>>;
       assert.deepEqual(Object.keys(results).sort(), jobs.map((j) => j.name).sort());
       for (const [job, r] of Object.entries(results)) {
@@ -426,10 +423,6 @@ print(json.dumps(results))
           else assert.ok(err < 1e-4, `${job}: ${name} relative error ${err.toExponential(2)}`);
         }
       }
-    } catch (e) {
-      const err = e as { stderr?: string; message: string };
-      if (err.stderr) assert.fail(`python failed:\n${err.stderr}`);
-      throw e;
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

@@ -6,25 +6,32 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { readSafetensors } from '../dsl/io/safetensors.ts';
 import { jpegBytes, pattern, pngBytes, put } from './lib/images.ts';
+import { CHILD_TIMEOUT_MS, runChild } from './lib/child.ts';
 
 let tmp = '';
 const tiny = ['--img', '16', '--base', '4', '--max-conv', '8', '--mapping-hidden', '8', '--style-dim', '4', '--latent-dim', '4', '--batch', '2', '--log-every', '1'];
 
+/** Runs an example program (with a timeout); `why` says how it ended, with its stderr. */
 function run(program: string, args: string[]) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', `examples/${program}.ts`, ...args], { encoding: 'utf8' });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr.split('\n').filter((l) => l && !l.includes('Unknown user config')) };
+  const r = runChild(process.execPath, ['--import', 'tsx', `examples/${program}.ts`, ...args]);
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr.split('\n').filter((l) => l && !l.includes('Unknown user config')), why: r.why };
 }
 
-/** Asserts a failed run: non-zero exit and exactly one error line matching `message`. */
+/** Asserts a successful run. */
+function assertOk(r: ReturnType<typeof run>) {
+  assert.equal(r.code, 0, r.why);
+}
+
+/** Asserts a failed run: non-zero exit (not a timeout) and exactly one error line matching `message`. */
 function assertFails(r: ReturnType<typeof run>, message: RegExp) {
-  assert.notEqual(r.code, 0, `expected failure, got exit 0:\n${r.stdout}`);
+  assert.ok(r.code !== 0 && r.code !== null, `expected an error exit, got: ${r.why}\n--- stdout ---\n${r.stdout}`);
   assert.equal(r.stderr.length, 1, `expected one error line, got:\n${r.stderr.join('\n')}`);
   assert.match(r.stderr[0], message);
 }
@@ -58,7 +65,7 @@ describe('train-celeba.ts on real layouts', () => {
     const data = domainFolders(path.join(tmp, 'afhq'), { cat: 3, dog: 3, wild: 3 });
     const out = path.join(tmp, 'run-afhq');
     const r = run('train-celeba', ['--data', data, '--out', out, '--iters', '2', '--sample-every', '2', ...tiny]);
-    assert.equal(r.code, 0, r.stderr.join('\n'));
+    assertOk(r);
     for (const f of ['checkpoint.safetensors', 'losses.jsonl', 'losses.png', 'run.json']) assert.ok(fs.existsSync(path.join(out, f)), f);
     for (const kind of ['cycle', 'latent', 'reference', 'interpolation']) assert.ok(fs.existsSync(path.join(out, 'samples', `000002_${kind}.png`)), kind);
     assert.equal(fs.readFileSync(path.join(out, 'losses.jsonl'), 'utf8').trim().split('\n').length, 2);
@@ -71,7 +78,7 @@ describe('train-celeba.ts on real layouts', () => {
     const data = celeba(path.join(tmp, 'celeba'));
     const out = path.join(tmp, 'run-celeba');
     const r = run('train-celeba', ['--data', data, '--attrs', 'Male', '--test-size', '2', '--out', out, '--iters', '1', ...tiny]);
-    assert.equal(r.code, 0, r.stderr.join('\n'));
+    assertOk(r);
     assert.deepEqual(JSON.parse(readSafetensors(path.join(out, 'checkpoint.safetensors')).metadata.domain_names), ['not_Male', 'Male']);
   });
 
@@ -80,10 +87,10 @@ describe('train-celeba.ts on real layouts', () => {
     const cats = path.join(tmp, 'afhq', 'val', 'cat');
     const out = path.join(tmp, 'translated');
     let r = run('translate', [ckpt, '--input', path.join(cats, '0.png'), '--target', 'dog', '--samples', '2', '--psi', '0.7', '--out', out]);
-    assert.equal(r.code, 0, r.stderr.join('\n'));
+    assertOk(r);
     assert.ok(fs.existsSync(path.join(out, '0_to_dog_1.png')));
     r = run('translate', [ckpt, '--input', cats, '--target', '2', '--ref', path.join(tmp, 'afhq', 'val', 'wild', '0.png'), '--out', out]);
-    assert.equal(r.code, 0, r.stderr.join('\n'));
+    assertOk(r);
     for (let i = 0; i < 3; i++) assert.ok(fs.existsSync(path.join(out, `${i}_to_wild_ref.png`)));
     assertFails(run('translate', [ckpt, '--input', cats, '--target', 'horse', '--out', out]), /--target: unknown domain 'horse' \(choose from cat, dog, wild/);
   });
@@ -101,11 +108,11 @@ describe('resume', () => {
 
   test('stopping at k and resuming gives the weights of an uninterrupted run', () => {
     const straight = path.join(tmp, 'straight');
-    assert.equal(run('train-celeba', [...common(), '--out', straight, '--iters', '4']).code, 0);
+    assertOk(run('train-celeba', [...common(), '--out', straight, '--iters', '4']));
     const split = path.join(tmp, 'split');
-    assert.equal(run('train-celeba', [...common(), '--out', split, '--iters', '2']).code, 0);
+    assertOk(run('train-celeba', [...common(), '--out', split, '--iters', '2']));
     const r = run('train-celeba', [...common(), '--out', split, '--iters', '4', '--resume']);
-    assert.equal(r.code, 0, r.stderr.join('\n'));
+    assertOk(r);
     assertSameWeights(path.join(straight, 'checkpoint.safetensors'), path.join(split, 'checkpoint.safetensors'));
     const log = fs.readFileSync(path.join(split, 'losses.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).iteration);
     assert.deepEqual(log, [1, 2, 3, 4]);
@@ -113,7 +120,7 @@ describe('resume', () => {
 
   test('Ctrl-C saves a checkpoint and exits 130; --resume continues to the same weights', async () => {
     const out = path.join(tmp, 'interrupted');
-    const child = spawn(process.execPath, ['--import', 'tsx', 'examples/train-celeba.ts', ...common(), '--out', out, '--iters', '1000']);
+    const child = spawn(process.execPath, ['--import', 'tsx', 'examples/train-celeba.ts', ...common(), '--out', out, '--iters', '1000'], { timeout: CHILD_TIMEOUT_MS });
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
     const log = path.join(out, 'losses.jsonl');
@@ -125,15 +132,15 @@ describe('resume', () => {
           resolve();
         }
       }, 100);
-      child.on('exit', () => reject(new Error(`exited before the first iteration: ${stderr}`)));
+      child.on('exit', (code, signal) => reject(new Error(`exited (${code ?? signal}${signal === 'SIGTERM' ? ': timed out?' : ''}) before the first iteration:\n${stderr}`)));
     });
-    const code = await new Promise((resolve) => child.on('exit', resolve));
-    assert.equal(code, 130, stderr);
+    const [code, signal] = await new Promise<[number | null, string | null]>((resolve) => child.on('exit', (c, sig) => resolve([c, sig])));
+    assert.equal(code, 130, `exit ${code ?? signal}${signal === 'SIGTERM' ? ' (timed out?)' : ''}\n--- stderr ---\n${stderr}`);
     const k = Number(readSafetensors(path.join(out, 'checkpoint.safetensors')).metadata.iteration);
     assert.ok(k >= 1 && k < 1000, `stopped at ${k}`);
-    assert.equal(run('train-celeba', [...common(), '--out', out, '--iters', String(k + 1), '--resume']).code, 0);
+    assertOk(run('train-celeba', [...common(), '--out', out, '--iters', String(k + 1), '--resume']));
     const straight = path.join(tmp, `straight-${k + 1}`);
-    assert.equal(run('train-celeba', [...common(), '--out', straight, '--iters', String(k + 1)]).code, 0);
+    assertOk(run('train-celeba', [...common(), '--out', straight, '--iters', String(k + 1)]));
     assertSameWeights(path.join(straight, 'checkpoint.safetensors'), path.join(out, 'checkpoint.safetensors'));
   });
 });
@@ -146,7 +153,7 @@ describe('bad input: one line naming the file or flag, non-zero exit, nothing ov
 
   test('setup: an existing run whose checkpoint must survive every failure below', () => {
     out = path.join(tmp, 'precious');
-    assert.equal(run('train-celeba', ['--data', path.join(tmp, 'afhq'), '--out', out, '--iters', '1', ...tiny]).code, 0);
+    assertOk(run('train-celeba', ['--data', path.join(tmp, 'afhq'), '--out', out, '--iters', '1', ...tiny]));
     ckpt = path.join(out, 'checkpoint.safetensors');
     before = digest(ckpt);
   });

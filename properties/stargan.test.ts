@@ -26,6 +26,7 @@ import { loadCheckpoint, saveCheckpoint } from '../stargan/checkpoints/ours.ts';
 import { dStep, emaUpdate, gGrads, gStep, initTrainState, step, type StarGANConfig, type TrainState } from '../stargan/v2/step.ts';
 import { translate } from '../stargan/samples.ts';
 import { syntheticBatch } from '../stargan/data/batch.ts';
+import { readSafetensors } from '../dsl/io/safetensors.ts';
 
 const counts = (cfg: NetConfig) => {
   const nets = initNets(key(0), cfg);
@@ -33,6 +34,20 @@ const counts = (cfg: NetConfig) => {
   disposeParams(nets);
   return c;
 };
+
+test('training defaults are the official ones (main.py, solver.py) and those of the PyTorch oracles', () => {
+  const official = {
+    lambdaReg: 1, lambdaSty: 1, lambdaDs: 1, lambdaCyc: 1, dsIter: 100_000,
+    lr: 1e-4, fLr: 1e-6, beta1: 0, beta2: 0.99, weightDecay: 1e-4, emaBeta: 0.999,
+  };
+  assert.deepEqual(defaultTrain, official);
+  // pytorch-parity.ts takes the oracle's config, so the defaults are only checked here.
+  for (const oracle of ['oracle-img16-k2.safetensors', 'oracle-img32-k3-lds0.safetensors']) {
+    const { metadata } = readSafetensors(path.join(import.meta.dirname, 'fixtures', oracle));
+    const meta = { lr: 'lr', f_lr: 'fLr', beta1: 'beta1', beta2: 'beta2', weight_decay: 'weightDecay', ema_beta: 'emaBeta' } as const;
+    for (const [k, field] of Object.entries(meta)) assert.equal(Number(metadata[k]), defaultTrain[field], `${oracle}: ${k}`);
+  }
+});
 
 test('parameter counts equal the official ones (CelebA-HQ, AFHQ, small CPU config)', () => {
   assert.deepEqual(counts(celebaHQ), { generator: 43_467_395, mapping_network: 2_438_272, style_encoder: 20_916_928, discriminator: 20_852_290 });
@@ -204,9 +219,10 @@ for (const oracle of ['oracle-img16-k2.safetensors', 'oracle-img32-k3-lds0.safet
     const file = path.join(import.meta.dirname, 'fixtures', oracle);
     let out: string;
     try {
-      out = execFileSync(process.execPath, ['--import', 'tsx', 'examples/pytorch-parity.ts', file], { encoding: 'utf8' });
+      out = execFileSync(process.execPath, ['--import', 'tsx', 'examples/pytorch-parity.ts', file], { encoding: 'utf8', timeout: 120_000 });
     } catch (e) {
-      assert.fail(`parity failed:\n${(e as { stdout?: string }).stdout ?? e}`);
+      const { stdout, stderr, signal } = e as { stdout?: string; stderr?: string; signal?: string };
+      assert.fail(`parity failed${signal ? ` (killed by ${signal}: timed out?)` : ''}:\n${stdout ?? e}\n${stderr ?? ''}`);
     }
     assert.match(out, /^\d+ passed, 0 failed$/m);
   });

@@ -3,12 +3,13 @@
  * the float32 / int32 reference written by PyTorch itself, in both the zip (torch >= 1.6) and the legacy
  * (torch < 1.6) format, with storage offsets, strides, shared storages and dtypes honoured — and refuses,
  * with a one-line error naming the file, anything that is not a tensor / state_dict checkpoint.
- * Fixtures come from properties/fixtures/torch/make_fixtures.py; only the last test needs PyTorch.
+ * Fixtures come from properties/fixtures/torch/make_fixtures.py; only the last test needs PyTorch
+ * (Debian's /usr/bin/python3: skipped with a reason without it, failed under CI=true).
  */
 import { errorOf } from './lib/errors.ts';
+import { needsTorch, python, runChild } from './lib/child.ts';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -311,12 +312,8 @@ describe('refusals', () => {
 });
 
 describe('against live PyTorch', () => {
-  const py = '/usr/bin/python3';
-  const probe = spawnSync(py, ['-c', 'import torch'], { encoding: 'utf8' });
-  const reason = probe.status === 0 ? '' : `PyTorch unavailable (${py} -c "import torch" failed: ${(probe.stderr || String(probe.error)).trim().split('\n').pop()})`;
-  if (reason) console.log(`# skipping live PyTorch tests: ${reason}`);
-
-  test('random layouts saved by torch.save in both formats, and make_fixtures.py reproduces the fixtures', { skip: reason || false }, () => {
+  test('random layouts saved by torch.save in both formats, and make_fixtures.py reproduces the fixtures', (t) => {
+    if (!needsTorch(t)) return;
     const dir = tmpDir();
     try {
       const script = `
@@ -334,14 +331,14 @@ torch.save(d, sys.argv[1] + '/z.ckpt')
 torch.save(d, sys.argv[1] + '/l.ckpt', _use_new_zipfile_serialization=False)
 save_safetensors(sys.argv[1] + '/ref.safetensors', flatten(d))
 `;
-      const run = spawnSync(py, ['-c', script, dir], { encoding: 'utf8' });
-      assert.equal(run.status, 0, run.stderr);
+      const run = runChild(python, ['-c', script, dir]);
+      assert.equal(run.status, 0, run.why);
       const ref = readSafetensors(path.join(dir, 'ref.safetensors')).tensors;
       assert.equal(ref.size, 6);
       for (const f of ['z.ckpt', 'l.ckpt']) assertSameEntries(flattenStateDicts(readTorchCheckpoint(path.join(dir, f))), ref, f);
 
-      const regen = spawnSync(py, [fixture('make_fixtures.py'), dir], { encoding: 'utf8' });
-      assert.equal(regen.status, 0, regen.stderr);
+      const regen = runChild(python, [fixture('make_fixtures.py'), dir]);
+      assert.equal(regen.status, 0, regen.why);
       for (const f of ['reference.safetensors', 'dtypes_reference.safetensors']) {
         assertSameEntries(readSafetensors(path.join(dir, f)).tensors, readSafetensors(fixture(f)).tensors, `regenerated ${f}`);
       }

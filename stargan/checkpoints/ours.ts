@@ -4,11 +4,11 @@
  * copies (`ema.generator.*`, ...), Adam moments (`adam.<net>.m.*`, `adam.<net>.v.*`), and in
  * the metadata the configs, iteration, PRNG key and Adam step counts. Written atomically.
  */
-import { key as makeKey, disposeParams, type AdamState, type Key } from '../../dsl/index.ts';
-import { recordFromEntries, recordToEntries } from '../../dsl/record-io.ts';
+import { key as makeKey, type AdamState, type Key, type Spec } from '../../dsl/index.ts';
+import { recordFromEntries, recordFromSpec, recordToEntries } from '../../dsl/record-io.ts';
 import { readSafetensors, writeSafetensors, type Entry } from '../../dsl/io/safetensors.ts';
 import type { NetConfig, TrainConfig } from '../v2/config.ts';
-import { initNets, netNames, type EmaNets, type Nets } from '../v2/nets.ts';
+import { netNames, netsSpec, type EmaNets, type Nets } from '../v2/nets.ts';
 import { trainState, type Optimizers, type StarGANConfig, type TrainState } from '../v2/step.ts';
 
 export const checkpointFormat = 'stargan-ts/1';
@@ -42,24 +42,22 @@ export function configDiff(a: NetConfig, b: NetConfig): string {
   return (Object.keys(a) as (keyof NetConfig)[]).filter((k) => a[k] !== b[k]).map((k) => `${k} ${a[k]} vs ${b[k]}`).join(', ');
 }
 
-/** Loads the part of the networks `pick` selects, stored under official names after `prefix`. */
-function loadPart<T>(cfg: NetConfig, pick: (n: Nets) => T, entries: Map<string, Entry>, prefix: string, source: string): T {
-  const template = initNets(makeKey(0), cfg);
-  try {
-    return recordFromEntries(pick(template), entries, prefix, source);
-  } finally {
-    disposeParams(template);
-  }
+/**
+ * Loads the part of the networks `pick` selects, stored under official names after `prefix`. The template is the
+ * networks' spec (names and shapes from the plan; the key is irrelevant): no tensor is made but the loaded ones.
+ */
+function loadPart<T>(cfg: NetConfig, pick: (n: Spec<Nets>) => Spec<T>, entries: Map<string, Entry>, prefix: string, source: string): T {
+  return recordFromSpec<T>(pick(netsSpec(makeKey(0), cfg)), entries, prefix, source);
 }
 
 /** Loads the four networks stored under their official names (`generator.*`, ...). */
 export function loadNets(entries: Map<string, Entry>, cfg: NetConfig, source: string, prefix = ''): Nets {
-  return loadPart(cfg, (n) => n, entries, prefix, source);
+  return loadPart<Nets>(cfg, (n) => n, entries, prefix, source);
 }
 
 /** Loads G, F, E stored under official names after `prefix` (e.g. 'ema'). */
 export function loadEmaNets(entries: Map<string, Entry>, cfg: NetConfig, source: string, prefix: string): EmaNets {
-  return loadPart(cfg, ({ generator, mapping_network, style_encoder }) => ({ generator, mapping_network, style_encoder }), entries, prefix, source);
+  return loadPart<EmaNets>(cfg, ({ generator, mapping_network, style_encoder }) => ({ generator, mapping_network, style_encoder }), entries, prefix, source);
 }
 
 /**

@@ -18,7 +18,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { EMOJI_VENDORS, emojiPackageDir, type EmojiVendor } from './datasets.ts';
+import { EMOJI_VENDORS, emojiPackageDir, type EmojiVendor } from './emoji.ts';
 import type { LabelledDataset } from './labelled.ts';
 
 /** The subcategories whose emoji show a face or an upper body. */

@@ -4,7 +4,8 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { celebaAttributes, domainFolders, emojiDataset, type Dataset, type EmojiVendor } from './datasets.ts';
+import { celebaAttributes, domainFolders, type Dataset } from './datasets.ts';
+import { emojiDataset, type EmojiVendor } from './emoji.ts';
 
 export interface TrainingDataOptions {
   /** A folder in StarGAN v2 layout (`train/`, `val/`) or CelebA's; none: the embedded emoji. */

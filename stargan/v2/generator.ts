@@ -7,13 +7,14 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import {
-  add, conv2d, dims, initAffine, initConv, instanceNorm, leakyRelu, split, typed,
-  type AffineParams, type ConvParams, type Key, type Tensor,
+  add, affineSpec, conv2d, convSpec, dims, instanceNorm, leakyRelu, materialize, split, typed,
+  type AffineParams, type ConvParams, type Key, type Spec, type Tensor,
 } from '../../dsl/index.ts';
-import { adainResBlk, adainResBlkUp, initAdainResBlk, type AdainResBlkParams } from '../../layers/adain-resblk.ts';
+import { adainResBlk, adainResBlkSpec, adainResBlkUp, type AdainResBlkParams } from '../../layers/adain-resblk.ts';
 import { highPass } from '../../layers/highpass.ts';
-import { initResBlk, resBlk, resBlkDown, type ResBlkParams } from '../../layers/resblk.ts';
+import { resBlk, resBlkDown, resBlkSpec, type ResBlkParams } from '../../layers/resblk.ts';
 import type { NetConfig } from './config.ts';
+import { generatorPlan } from './plan.ts';
 
 /**
  * What G's forward pass depends on besides its parameters. Required by {@link generator}, so training,
@@ -30,34 +31,22 @@ export interface GeneratorParams<S extends number = number> {
   readonly to_rgb: { readonly '0': AffineParams<number>; readonly '2': ConvParams<3, number, 1> };
 }
 
-/** Number of downsampling blocks: log2(img) - 4, plus one with the high-pass path. */
-export function generatorRepeats(cfg: NetConfig): number {
-  return Math.log2(cfg.img) - 4 + (cfg.wHpf > 0 ? 1 : 0);
+/** The generator's parameters as specs (no data; dsl/spec.ts), widths and blocks from its plan (plan.ts). */
+export function generatorSpec(key: Key, cfg: NetConfig): Spec<GeneratorParams> {
+  const { base, encode, decode } = generatorPlan(cfg);
+  const n = encode.length;
+  // Encoder block i and its mirror, decode[n-1-i], take keys 2i and 2i+1; from_rgb and to_rgb the last two.
+  const ks = split(key, 2 * n + 2);
+  return {
+    from_rgb: convSpec(ks[2 * n], 3, base, 3),
+    encode: encode.map((b, i) => resBlkSpec(ks[2 * i], { din: b.din, dout: b.dout, normalize: true })),
+    decode: decode.map((b, k) => adainResBlkSpec(ks[2 * (n - 1 - k) + 1], { din: b.din, dout: b.dout, styleDim: cfg.styleDim })),
+    to_rgb: { '0': affineSpec(base), '2': convSpec(ks[2 * n + 1], base, 3, 1) },
+  };
 }
 
 export function initGenerator(key: Key, cfg: NetConfig): GeneratorParams {
-  const repeats = generatorRepeats(cfg);
-  const ks = split(key, 2 * (repeats + 2) + 2);
-  const encode: ResBlkParams[] = [];
-  const decode: AdainResBlkParams[] = [];
-  let din = cfg.base;
-  let dout = cfg.base;
-  for (let i = 0; i < repeats; i++) {
-    dout = Math.min(din * 2, cfg.maxConv);
-    encode.push(initResBlk(ks[2 * i], { din, dout, normalize: true }));
-    decode.unshift(initAdainResBlk(ks[2 * i + 1], { din: dout, dout: din, styleDim: cfg.styleDim }));
-    din = dout;
-  }
-  for (let i = repeats; i < repeats + 2; i++) {
-    encode.push(initResBlk(ks[2 * i], { din: dout, dout, normalize: true }));
-    decode.unshift(initAdainResBlk(ks[2 * i + 1], { din: dout, dout, styleDim: cfg.styleDim }));
-  }
-  return {
-    from_rgb: initConv(ks[ks.length - 2], 3, cfg.base, 3),
-    encode,
-    decode,
-    to_rgb: { '0': initAffine(cfg.base), '2': initConv(ks[ks.length - 1], cfg.base, 3, 1) },
-  };
+  return materialize<GeneratorParams>(generatorSpec(key, cfg));
 }
 
 type Maps<N extends number> = Tensor<[N, number, number, number]>;

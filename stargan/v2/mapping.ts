@@ -6,10 +6,11 @@
  *   z: (N, L), y: (N,)  ->  (N, S)
  */
 import {
-  domainHeads, initLinear, linear, relu, sequentialEntries, split,
-  type Key, type Labels, type LinearParams, type Sequential, type Tensor,
+  domainHeads, linear, linearSpec, materialize, relu, sequentialEntries, split,
+  type Key, type Labels, type LinearParams, type Sequential, type Spec, type Tensor,
 } from '../../dsl/index.ts';
 import type { NetConfig } from './config.ts';
+import { mappingPlan } from './plan.ts';
 
 export interface MappingParams<L extends number = number, S extends number = number> {
   /** Linear layers at indices 0, 2, 4, 6 (ReLUs at the odd indices). */
@@ -20,18 +21,21 @@ export interface MappingParams<L extends number = number, S extends number = num
   readonly __dims?: [L, S];
 }
 
-function initMlp(key: Key, widths: readonly number[]): Sequential<LinearParams<number, number>> {
+/** Linear layers between consecutive widths, at the even indices of an nn.Sequential. */
+function mlpSpec(key: Key, widths: readonly number[]): Spec<Sequential<LinearParams<number, number>>> {
   const ks = split(key, widths.length - 1);
-  return Object.fromEntries(ks.map((k, i) => [String(2 * i), initLinear(k, widths[i], widths[i + 1])]));
+  return Object.fromEntries(ks.map((k, i) => [String(2 * i), linearSpec(k, widths[i], widths[i + 1])]));
+}
+
+/** The parameters as specs (no data; dsl/spec.ts), widths from the plan (plan.ts). */
+export function mappingSpec(key: Key, cfg: NetConfig): Spec<MappingParams> {
+  const { shared, unshared, heads } = mappingPlan(cfg);
+  const [kShared, ...kHeads] = split(key, heads + 1);
+  return { shared: mlpSpec(kShared, shared), unshared: kHeads.map((k) => mlpSpec(k, unshared)) };
 }
 
 export function initMapping(key: Key, cfg: NetConfig): MappingParams {
-  const [kShared, ...kHeads] = split(key, cfg.domains + 1);
-  const h = cfg.mappingHidden;
-  return {
-    shared: initMlp(kShared, [cfg.latentDim, h, h, h, h]),
-    unshared: kHeads.map((k) => initMlp(k, [h, h, h, h, cfg.styleDim])),
-  };
+  return materialize<MappingParams>(mappingSpec(key, cfg));
 }
 
 /** Linear layers in index order with ReLU between them, and after the last if `reluLast`. */

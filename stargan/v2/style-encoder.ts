@@ -5,25 +5,31 @@
  *   x: (N, 3, H, W), y: (N,)  ->  (N, S)
  */
 import {
-  domainHeads, flatten, initLinear, linear, split,
-  type Key, type Labels, type LinearParams, type Tensor,
+  domainHeads, flatten, linear, linearSpec, materialize, split,
+  type Key, type Labels, type LinearParams, type Spec, type Tensor,
 } from '../../dsl/index.ts';
 import type { NetConfig } from './config.ts';
-import { initTrunk, trunk, type TrunkParams } from './trunk.ts';
+import { trunkPlan } from './plan.ts';
+import { trunk, trunkSpec, type TrunkParams } from './trunk.ts';
 
 export interface StyleEncoderParams<S extends number = number> {
   readonly shared: TrunkParams;
   readonly unshared: readonly LinearParams<S, number>[];
 }
 
-export function initStyleEncoder(key: Key, cfg: NetConfig): StyleEncoderParams {
+/** The parameters as specs (no data; dsl/spec.ts): the trunk, and per domain a Linear(width -> S) head. */
+export function styleEncoderSpec(key: Key, cfg: NetConfig): Spec<StyleEncoderParams> {
   const [kTrunk, ...kHeads] = split(key, cfg.domains + 1);
-  const { params, width } = initTrunk(kTrunk, cfg);
-  return { shared: params, unshared: kHeads.map((k) => initLinear(k, width, cfg.styleDim)) };
+  const { width } = trunkPlan(cfg);
+  return { shared: trunkSpec(kTrunk, cfg), unshared: kHeads.map((k) => linearSpec(k, width, cfg.styleDim)) };
+}
+
+export function initStyleEncoder(key: Key, cfg: NetConfig): StyleEncoderParams {
+  return materialize<StyleEncoderParams>(styleEncoderSpec(key, cfg));
 }
 
 export function styleEncoder<N extends number, H extends number, W extends number, S extends number>(
-  p: StyleEncoderParams<S>, x: Tensor<[N, 3, H, W]>, y: Labels<N>,
+  p: StyleEncoderParams<S>, x: Tensor<[N, 3, H, W]>, y: Labels<NoInfer<N>>,
 ): Tensor<[N, S]> {
   const h = flatten(trunk(p.shared, x));
   return domainHeads(p.unshared.map((head) => (t: Tensor<[N, number]>) => linear(t, head)))(h, y);

@@ -7,33 +7,25 @@
  *   x: (N, 3, H, W)  ->  (N, C, 1, 1)
  */
 import {
-  conv2d, conv2dValid, initConv, leakyRelu, split,
-  type ConvParams, type Key, type Sequential, type Tensor,
+  conv2d, conv2dValid, convSpec, leakyRelu, split,
+  type ConvParams, type Key, type Sequential, type Spec, type Tensor,
 } from '../../dsl/index.ts';
-import { initResBlk, resBlkDown, type ResBlkParams } from '../../layers/resblk.ts';
+import { resBlkDown, resBlkSpec, type ResBlkParams } from '../../layers/resblk.ts';
 import type { NetConfig } from './config.ts';
+import { trunkPlan } from './plan.ts';
 
 export type TrunkLayer = ConvParams<number, number, number> | ResBlkParams;
 export type TrunkParams = Sequential<TrunkLayer>;
 
-/** Number of downsampling ResBlks: img -> 4. */
-export function trunkRepeats(cfg: NetConfig): number {
-  return Math.log2(cfg.img) - 2;
-}
-
-/** The trunk's layers and its output width. */
-export function initTrunk(key: Key, cfg: NetConfig): { params: Record<string, TrunkLayer>; width: number } {
-  const r = trunkRepeats(cfg);
+/** The trunk's layers as specs (no data; dsl/spec.ts), from its plan; the output width is `trunkPlan(cfg).width`. */
+export function trunkSpec(key: Key, cfg: NetConfig): Spec<Record<string, TrunkLayer>> {
+  const { base, blocks, width } = trunkPlan(cfg);
+  const r = blocks.length;
   const ks = split(key, r + 2);
-  const params: Record<string, TrunkLayer> = { '0': initConv(ks[0], 3, cfg.base, 3) };
-  let din = cfg.base;
-  for (let i = 1; i <= r; i++) {
-    const dout = Math.min(din * 2, cfg.maxConv);
-    params[String(i)] = initResBlk(ks[i], { din, dout, normalize: false });
-    din = dout;
-  }
-  params[String(r + 2)] = initConv(ks[r + 1], din, din, 4);
-  return { params, width: din };
+  const params: Record<string, Spec<TrunkLayer>> = { '0': convSpec(ks[0], 3, base, 3) };
+  blocks.forEach((b, i) => (params[String(i + 1)] = resBlkSpec(ks[i + 1], { din: b.din, dout: b.dout, normalize: false })));
+  params[String(r + 2)] = convSpec(ks[r + 1], width, width, 4);
+  return params;
 }
 
 function isResBlk(l: TrunkLayer): l is ResBlkParams {
