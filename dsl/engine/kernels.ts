@@ -62,7 +62,7 @@ export function im2col(x: tf.Tensor4D, info: Conv2DInfo): tf.Tensor4D {
  */
 
 /** dL/dW of a stride-1 conv; see `convFilterGradStride1`. Other strides: im2col + one matMul. */
-function convFilterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, filterShape: number[], info: Conv2DInfo): tf.Tensor4D {
+export function convFilterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, filterShape: number[], info: Conv2DInfo): tf.Tensor4D {
   const stride1 = info.strideHeight === 1 && info.strideWidth === 1 && info.dilationHeight === 1 && info.dilationWidth === 1;
   if (stride1) return convFilterGradStride1(x, dy, filterShape, info);
   const [kh, kw, ci, co] = filterShape;
@@ -225,7 +225,7 @@ const flippedFilter = cachedPerBuffer(flipFilter);
 const transposedMatrix = cachedPerBuffer((b: tf.Tensor) => swapLast(b));
 
 /** dL/dx of a stride-1 conv: a forward conv of the re-padded dy with the flipped, channel-swapped kernel. */
-function convInputGrad(dy: tf.Tensor4D, filter: tf.Tensor4D, xShape: number[], info: Conv2DInfo): tf.Tensor4D {
+export function convInputGrad(dy: tf.Tensor4D, filter: tf.Tensor4D, xShape: number[], info: Conv2DInfo): tf.Tensor4D {
   const { padInfo, filterHeight: kh, filterWidth: kw } = info;
   const stride1 = info.strideHeight === 1 && info.strideWidth === 1 && info.dilationHeight === 1 && info.dilationWidth === 1;
   if (!stride1) {

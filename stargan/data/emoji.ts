@@ -36,7 +36,7 @@ interface EmojiEntry {
 }
 
 /** The folder of an installed `emoji-datasource-<vendor>` package. */
-function emojiPackageDir(vendor: EmojiVendor): string {
+export function emojiPackageDir(vendor: EmojiVendor): string {
   const require = createRequire(import.meta.url);
   const pkg = `emoji-datasource-${vendor}`;
   try {
