@@ -162,7 +162,7 @@ async function main(): Promise<void> {
   const taskList = tasks(net.domains);
   const work = reals.reduce((a, r) => a + r.n, 0) + pickedModes.length * taskList.reduce((a, t) => a + val[t.src].n, 0);
   const bar = new cliProgress.SingleBar({
-    format: '{bar} {value}/{total} images | {stage} | {elapsed}s, ETA {eta_formatted}',
+    format: '{bar} {value}/{total} images | {stage} | {duration_formatted}, ETA {eta_formatted}',
     etaBuffer: 50, hideCursor: true, noTTYOutput: !process.stdout.isTTY, notTTYSchedule: 30_000,
   }, cliProgress.Presets.shades_classic);
   bar.start(work, 0, { stage: 'real images' });

@@ -24,7 +24,7 @@ import { saveCheckpoint } from '../stargan/checkpoint.ts';
 import { initNets } from '../stargan/nets.ts';
 import { defaultTrain } from '../stargan/config.ts';
 import { initTrainState } from '../stargan/step.ts';
-import { allFeatures, classProbabilities, featureNetAt, packageModelHandler, POOL_DIM, quantise8, type FeatureNet } from '../stargan/eval/feature-net.ts';
+import { allFeatures, classProbabilities, featureNetAt, packageModelHandler, poolFeatures, POOL_DIM, quantise8, type FeatureNet } from '../stargan/eval/feature-net.ts';
 import { featureSet, frechetDistance, moments, traceSqrtFeatureSpace, traceSqrtSampleSpace } from '../stargan/eval/fid.ts';
 import { matmul, matmulNT, matrix, sqrtmPsd, symmetricEigen, transpose, type Matrix } from '../stargan/eval/linalg.ts';
 import { groupDiversity } from '../stargan/eval/lpips.ts';
@@ -267,6 +267,15 @@ describe('feature network (nsfwjs InceptionV3)', () => {
     x.dispose();
     assert.equal(ours.length, POOL_DIM);
     assert.ok(maxAbsDiff(ours, theirs) < 1e-5 * Math.max(...Array.from(theirs, Math.abs)));
+  });
+
+  test('pooled features do not depend on the batching', () => {
+    const x = tf.tidy(() => tf.tensor4d(testImages(3), [3, 3, 32, 32]).transpose([0, 2, 3, 1]));
+    const together = poolFeatures(net75, x, 3);
+    const inTwos = poolFeatures(net75, x, 2);
+    x.dispose();
+    assert.equal(together.length, 3 * POOL_DIM);
+    assert.ok(maxAbsDiff(together, inTwos) < 1e-4 * Math.max(...Array.from(together, Math.abs)));
   });
 
   test('FID of real images grows with added pixel noise (3 levels), through the network', () => {
