@@ -140,6 +140,14 @@ describe('symmetric eigendecomposition and square root', () => {
     }), { numRuns: 40, seed: 1 });
   });
 
+  test('a bᵀ by rows (matmulNT) equals a times the transpose, for odd and even sizes', () => {
+    fc.assert(fc.property(fc.integer({ min: 1, max: 7 }), fc.integer({ min: 1, max: 7 }), fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 1e6 }), (n, m, k, seed) => {
+      const a = randomMatrix(n, k, seed);
+      const b = randomMatrix(m, k, seed + 1);
+      assert.ok(maxAbsDiff(matmulNT(a, b).data, matmul(a, transpose(b)).data) < 1e-14);
+    }), { numRuns: 40, seed: 6 });
+  });
+
   test('sqrtm(A)² = A for random SPD and rank-deficient PSD A, and sqrtm(A) is symmetric PSD', () => {
     fc.assert(fc.property(fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 1e6 }), (n, rank, seed) => {
       const b = randomMatrix(n, rank, seed);

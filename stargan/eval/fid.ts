@@ -18,7 +18,7 @@
  * Unlike scipy's `sqrtm` on the non-symmetric Σa Σb (what pytorch-fid and StarGAN v2 call),
  * neither way can produce complex parts or need an eps on the diagonal.
  */
-import { matmul, matmulNT, sqrtmPsd, traceSqrtPsd, transpose, type Matrix } from './linalg.ts';
+import { matmulNT, sqrtmPsd, traceSqrtPsd, transpose, type Matrix } from './linalg.ts';
 
 /** A set of feature vectors: n rows of d values, row-major (as the feature net gives them). */
 export interface FeatureSet {
@@ -90,7 +90,8 @@ export function traceSqrtSampleSpace(a: Moments, b: Moments): number {
 
 /** Σ = Ãᵀ Ã / (n - 1): (d, d). */
 export function covariance(m: Moments): Matrix {
-  const c = matmul(transpose(m.centred), m.centred);
+  const t = transpose(m.centred);
+  const c = matmulNT(t, t);
   for (let i = 0; i < c.data.length; i++) c.data[i] /= m.n - 1;
   return c;
 }
@@ -98,7 +99,8 @@ export function covariance(m: Moments): Matrix {
 /** tr (Σa Σb)^{1/2} as Σ √eig(Σa^{1/2} Σb Σa^{1/2}) in feature space (exact; O(d³)). */
 export function traceSqrtFeatureSpace(a: Moments, b: Moments): number {
   const r = sqrtmPsd(covariance(a));
-  return traceSqrtPsd(matmul(matmul(r, covariance(b)), r));
+  // R and Σb are symmetric, so R Σb = R Σbᵀ and (R Σb) R = (R Σb) Rᵀ: row-by-row products.
+  return traceSqrtPsd(matmulNT(matmulNT(r, covariance(b)), r));
 }
 
 /** The Fréchet distance between two feature sets (or their moments). */
