@@ -160,7 +160,10 @@ async function main(): Promise<void> {
   const reals = realFiles.map((f) => loadDomain(f, net.img));
   const features = await loadFeatureNet(featureSize);
   const taskList = tasks(net.domains);
-  const work = reals.reduce((a, r) => a + r.n, 0) + pickedModes.length * taskList.reduce((a, t) => a + val[t.src].n, 0);
+  const translationsTotal = pickedModes.length * taskList.reduce((a, t) => a + val[t.src].n, 0) * samples;
+  const realTotal = reals.reduce((a, r) => a + r.n, 0) + val.reduce((a, v) => a + v.n, 0);
+  console.log(`${taskList.length} tasks x ${pickedModes.length} mode(s): ${translationsTotal} translations and ${realTotal} real images through the feature net at ${featureSize} px`);
+  const work = reals.reduce((a, r) => a + r.n, 0) + val.reduce((a, v) => a + v.n, 0) + pickedModes.length * taskList.reduce((a, t) => a + val[t.src].n, 0);
   const bar = new cliProgress.SingleBar({
     format: '{bar} {value}/{total} images | {stage} | {duration_formatted}, ETA {eta_formatted}',
     etaBuffer: 50, hideCursor: true, noTTYOutput: !process.stdout.isTTY, notTTYSchedule: 30_000,
@@ -172,8 +175,9 @@ async function main(): Promise<void> {
     bar.update(done, { stage });
   };
   const real = reals.map((r, d) => realMoments(features, r, net.img, 10, (n) => tick(n, `real images of ${names[d]}`)));
+  const source = val.map((v, d) => realMoments(features, v, net.img, 10, (n) => tick(n, `validation images of ${names[d]}`)));
   const meanImages = reals.map((r) => meanImage(Array.from({ length: r.n }, (_, i) => imageAt(r, i))));
-  const ctx: EvalContext = { ema, net, features, val, paired, real, meanImage: meanImages, samples, key: makeKey(seed), threshold };
+  const ctx: EvalContext = { ema, net, features, val, paired, real, source, meanImage: meanImages, samples, key: makeKey(seed), threshold };
   const results: TaskResult[] = [];
   for (const mode of pickedModes) {
     for (const task of taskList) {

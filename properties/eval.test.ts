@@ -476,10 +476,10 @@ describe('evaluate.ts', () => {
     const r = run(['--checkpoint', ckpt, '--data', path.join(tmp, 'data'), '--out', out, '--samples', '2', '--feature-size', '75']);
     assert.equal(r.code, 0, r.stderr.join('\n'));
     assert.match(r.stdout, /FID \(InceptionV3, nsfwjs weights, 75px input\)/);
-    const report = JSON.parse(fs.readFileSync(path.join(out, 'report.json'), 'utf8')) as { paired: boolean; rows: { mode: string; task: string; fid: number; paired?: unknown }[] };
+    const report = JSON.parse(fs.readFileSync(path.join(out, 'report.json'), 'utf8')) as { paired: boolean; rows: { mode: string; task: string; fid: number; fidSourceUnchanged: number; paired?: unknown }[] };
     assert.equal(report.paired, true);
     assert.deepEqual(report.rows.map((x) => `${x.mode}/${x.task}`), ['latent/dog2cat', 'latent/cat2dog', 'latent/mean', 'reference/dog2cat', 'reference/cat2dog', 'reference/mean']);
-    assert.ok(report.rows.every((x) => Number.isFinite(x.fid) && x.paired));
+    assert.ok(report.rows.every((x) => Number.isFinite(x.fid) && Number.isFinite(x.fidSourceUnchanged) && x.paired));
     const csv = fs.readFileSync(path.join(out, 'report.csv'), 'utf8').trim().split('\n');
     assert.equal(csv.length, 7);
     assert.match(csv[0], /"FID \(InceptionV3, nsfwjs weights, 75px input\)"/);

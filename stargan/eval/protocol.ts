@@ -57,6 +57,11 @@ export interface EvalContext {
   readonly paired: boolean;
   /** Per domain: moments of the real images' pooled features (FID's reference set). */
   readonly real: readonly Moments[];
+  /**
+   * Per domain: moments of the validation images' own features, for the "source unchanged"
+   * FID baseline (the sources themselves scored as if they were translations). Optional.
+   */
+  readonly source?: readonly Moments[];
   /** Per domain: the mean real image (the "domain mean" baseline). */
   readonly meanImage: readonly Chw[];
   readonly samples: number;
@@ -81,6 +86,8 @@ export interface TaskResult {
   readonly task: Task;
   readonly mode: Mode;
   readonly fid: Fid;
+  /** FID of the untranslated sources against the same real images (from n_src images, not n_src x samples). */
+  readonly fidSourceUnchanged?: number;
   /** Mean over sources of the LPIPS-style diversity of its outputs. */
   readonly lpips: number;
   readonly fakes: number;
@@ -151,7 +158,8 @@ export function runTask(ctx: EvalContext, task: Task, mode: Mode, onSource?: () 
   }
   const fid = frechetDistance(ctx.real[task.trg], moments(featureSet(pool, POOL_DIM)));
   const lpips = diversity.reduce((a, b) => a + b, 0) / diversity.length;
-  const result = { task, mode, fid, lpips, fakes: src.n * ctx.samples, reals: ctx.real[task.trg].n };
+  const fidSourceUnchanged = ctx.source ? frechetDistance(ctx.real[task.trg], ctx.source[task.src]).value : undefined;
+  const result = { task, mode, fid, lpips, fakes: src.n * ctx.samples, reals: ctx.real[task.trg].n, ...(fidSourceUnchanged === undefined ? {} : { fidSourceUnchanged }) };
   if (!ctx.paired) return result;
   const sources = Array.from({ length: src.n }, (_, i) => imageAt(src, i));
   const truths = Array.from({ length: src.n }, (_, i) => imageAt(ctx.val[task.trg], i));

@@ -16,6 +16,8 @@ export interface Row {
   /** `<src>2<trg>` as the official script names tasks, or 'mean'. */
   readonly task: string;
   readonly fid: number;
+  /** FID of the untranslated sources (baseline), NaN when not computed. */
+  readonly fidSourceUnchanged: number;
   readonly lpips: number;
   readonly fakes: number;
   readonly reals: number;
@@ -35,13 +37,13 @@ export function reportRows(results: readonly TaskResult[], domainNames: readonly
     const mine = results.filter((r) => r.mode === mode);
     if (mine.length === 0) continue;
     const taskRows: Row[] = mine.map((r) => ({
-      mode, task: `${domainNames[r.task.src]}2${domainNames[r.task.trg]}`, fid: r.fid.value, lpips: r.lpips,
+      mode, task: `${domainNames[r.task.src]}2${domainNames[r.task.trg]}`, fid: r.fid.value, fidSourceUnchanged: r.fidSourceUnchanged ?? NaN, lpips: r.lpips,
       fakes: r.fakes, reals: r.reals, fidMethod: r.fid.method,
       ...(r.paired ? { paired: Object.fromEntries(outputs.map((o) => [o, pairedScores(r.paired![o])])) as Record<Output, PairedScores> } : {}),
     }));
     const methods = [...new Set(taskRows.map((r) => r.fidMethod))];
     const meanRow: Row = {
-      mode, task: 'mean', fid: mean(taskRows.map((r) => r.fid)), lpips: mean(taskRows.map((r) => r.lpips)),
+      mode, task: 'mean', fid: mean(taskRows.map((r) => r.fid)), fidSourceUnchanged: mean(taskRows.map((r) => r.fidSourceUnchanged)), lpips: mean(taskRows.map((r) => r.lpips)),
       fakes: taskRows.reduce((a, r) => a + r.fakes, 0), reals: taskRows.reduce((a, r) => a + r.reals, 0),
       fidMethod: methods.length === 1 ? methods[0] : 'mixed',
       ...(taskRows.every((r) => r.paired) ? { paired: meanPaired(taskRows.map((r) => r.paired!)) } : {}),
@@ -62,10 +64,10 @@ function fmt(x: number, digits: number): string {
   return x.toFixed(digits);
 }
 
-function table(header: string[], body: string[][]): string {
+function table(header: string[], body: string[][], indent = ''): string {
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => r[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
-  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
+  const line = (cells: string[]) => indent + cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  return [line(header), indent + widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
 }
 
 const modeTitle: Record<Mode, string> = { latent: 'Latent-guided', reference: 'Reference-guided' };
@@ -77,8 +79,11 @@ export function formatTables(rows: readonly Row[], featureSize: number, samples:
     const mine = rows.filter((r) => r.mode === mode);
     if (mine.length === 0) continue;
     parts.push(`${modeTitle[mode]} synthesis, ${samples} outputs per source image`);
-    parts.push(table(['task', fidName(featureSize), lpipsName(featureSize), 'fakes', 'reals'],
-      mine.map((r) => [r.task, fmt(r.fid, 2), fmt(r.lpips, 4), String(r.fakes), String(r.reals)])));
+    parts.push(`  ${fidName(featureSize)}: the translations, and the untranslated sources as a baseline, against the target domain's real images`);
+    parts.push(table(['task', 'model', 'source unchanged', 'fakes', 'reals'],
+      mine.map((r) => [r.task, fmt(r.fid, 2), fmt(r.fidSourceUnchanged, 2), String(r.fakes), String(r.reals)]), '    '));
+    parts.push(`  ${lpipsName(featureSize)}: mean over sources of the mean pairwise distance of its ${samples} outputs`);
+    parts.push(table(['task', 'model'], mine.map((r) => [r.task, fmt(r.lpips, 4)]), '    '));
     parts.push('');
   }
   const paired = rows.filter((r) => r.paired);
@@ -101,12 +106,12 @@ export function formatTables(rows: readonly Row[], featureSize: number, samples:
 /** CSV: one line per row; paired columns per output (empty without ground truth). inf and NaN spelt out. */
 export function formatCsv(rows: readonly Row[], featureSize: number): string {
   const pairedCols = outputs.flatMap((o) => ['l1_changed', 'psnr_changed_db', 'l1_unchanged', 'psnr_unchanged_db'].map((c) => `${o.replace(/ /g, '_')}_${c}`));
-  const header = ['mode', 'task', `"${fidName(featureSize)}"`, `"${lpipsName(featureSize)}"`, 'fakes', 'reals', 'fid_method', 'changed_fraction', ...pairedCols];
+  const header = ['mode', 'task', `"${fidName(featureSize)}"`, `"${fidName(featureSize)}, source unchanged"`, `"${lpipsName(featureSize)}"`, 'fakes', 'reals', 'fid_method', 'changed_fraction', ...pairedCols];
   const num = (x: number) => (Number.isNaN(x) ? 'nan' : x === Infinity ? 'inf' : String(x));
   const lines = rows.map((r) => {
     const p = r.paired;
     const pairedCells = p ? outputs.flatMap((o) => [p[o].l1Changed, p[o].psnrChanged, p[o].l1Unchanged, p[o].psnrUnchanged].map(num)) : pairedCols.map(() => '');
-    return [r.mode, r.task, num(r.fid), num(r.lpips), String(r.fakes), String(r.reals), r.fidMethod, p ? num(p.model.changedFraction) : '', ...pairedCells].join(',');
+    return [r.mode, r.task, num(r.fid), num(r.fidSourceUnchanged), num(r.lpips), String(r.fakes), String(r.reals), r.fidMethod, p ? num(p.model.changedFraction) : '', ...pairedCells].join(',');
   });
   return [header.join(','), ...lines].join('\n') + '\n';
 }
