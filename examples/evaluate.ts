@@ -8,14 +8,15 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import cliProgress from 'cli-progress';
 import { key as makeKey } from '../dsl/index.ts';
-import { domainNamesOf } from '../stargan/checkpoint.ts';
-import { domainFolders, emojiDataset, type Dataset, type EmojiVendor } from '../stargan/data/datasets.ts';
+import { domainNamesOf } from '../stargan/checkpoints/ours.ts';
+import { domainFolders, type Dataset } from '../stargan/data/datasets.ts';
+import { emojiDataset, type EmojiVendor } from '../stargan/data/emoji.ts';
 import { loadImages } from '../stargan/data/sampler.ts';
 import { disposeFeatureNet, fidName, FEATURE_PACKAGE, loadFeatureNet, lpipsName, MIN_SIZE, NATIVE_SIZE } from '../stargan/eval/feature-net.ts';
 import { CHANGED_THRESHOLD, meanImage } from '../stargan/eval/paired.ts';
 import { domainImages, imageAt, modes, realMoments, runTask, tasks, type DomainImages, type EvalContext, type Mode, type TaskResult } from '../stargan/eval/protocol.ts';
 import { formatCsv, formatTables, jsonSafe, reportRows } from '../stargan/eval/report.ts';
-import { disposeLoaded, loadAnyCheckpoint } from '../stargan/interop.ts';
+import { disposeLoaded, loadAnyCheckpoint } from '../stargan/checkpoints/official.ts';
 import { backendFlag, backendFrom, choiceFlag, intFlag, numFlag, parseFlags, runMain, UserError } from './lib/cli.ts';
 
 const usage = `usage: tsx examples/evaluate.ts --checkpoint FILE [options]

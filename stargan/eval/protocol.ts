@@ -14,12 +14,12 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { fold, image, labels, normal, randInts, typed, type Key, type Tensor } from '../../dsl/index.ts';
-import type { NetConfig } from '../config.ts';
-import { generator } from '../generator.ts';
-import { mappingNetwork } from '../mapping.ts';
-import type { EmaNets } from '../nets.ts';
+import type { NetConfig } from '../v2/config.ts';
+import { generator } from '../v2/generator.ts';
+import { mappingNetwork } from '../v2/mapping.ts';
+import type { EmaNets } from '../v2/nets.ts';
 import { toChw } from '../samples.ts';
-import { styleEncoder } from '../style-encoder.ts';
+import { styleEncoder } from '../v2/style-encoder.ts';
 import { allFeatures, poolFeatures, POOL_DIM, quantise8, type FeatureNet } from './feature-net.ts';
 import { featureSet, frechetDistance, moments, type Fid, type Moments } from './fid.ts';
 import { groupDiversity } from './lpips.ts';
@@ -129,7 +129,7 @@ export function translations(ctx: EvalContext, task: Task, mode: Mode, i: number
   return tf.tidy(() => {
     const { img } = ctx.net;
     const x: Images = typed(tf.tile(image(imageAt(ctx.val[task.src], i).slice(), [1, 3, img, img]), [ctx.samples, 1, 1, 1]));
-    return quantise8(generator(ctx.ema.generator, x, stylesFor(ctx, task, mode, i), ctx.net.wHpf));
+    return quantise8(generator(ctx.ema.generator, x, stylesFor(ctx, task, mode, i), ctx.net));
   });
 }
 
