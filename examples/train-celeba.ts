@@ -1,7 +1,9 @@
 /**
  * Trains StarGAN v2 on CelebA, CelebA-HQ, AFHQ or any folder of domains, or (with no
- * --data) on the embedded emoji dataset. Writes sample grids, a checkpoint, a losses log
- * and its plot into --out; Ctrl-C saves a checkpoint; --resume continues exactly.
+ * --data) on an embedded emoji dataset: skin tones (default; paired, so translations are
+ * scored against the real emoji on held-out emoji) or vendors. Writes sample grids, a
+ * checkpoint, a losses log, held-out metrics and their plot into --out; Ctrl-C saves a
+ * checkpoint; --resume continues exactly.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -9,12 +11,14 @@ import cliProgress from 'cli-progress';
 import * as tf from '@tensorflow/tfjs-core';
 import { advance, disposeParams, key as makeKey } from '../dsl/index.ts';
 import { configDiff, loadCheckpoint, saveCheckpoint } from '../stargan/checkpoints/ours.ts';
-import { decoderKinds, decoderOf, defaultTrain, officialBase, validateNetConfig, type NetConfig, type TrainConfig } from '../stargan/v2/config.ts';
+import { decoderKinds, decoderOf, defaultTrain, emaBetaAt, officialBase, validateNetConfig, type NetConfig, type TrainConfig } from '../stargan/v2/config.ts';
 import { datasetBatch } from '../stargan/data/batch.ts';
 import type { Dataset } from '../stargan/data/datasets.ts';
 import { EMOJI_VENDORS, type EmojiVendor } from '../stargan/data/emoji.ts';
 import { openTrainingData, type TrainingData } from '../stargan/data/training-data.ts';
-import { writeLossPlot } from '../dsl/io/plot.ts';
+import { writeStackedPlots, type LossPlotOptions } from '../dsl/io/plot.ts';
+import type { PairedDataset } from '../stargan/data/skin-tones.ts';
+import { evaluateHeldOut, identityBaseline, loadHeldOut, pairedGrid, type HeldOut } from '../stargan/eval/held-out.ts';
 import { createImageCache, type ImageCache } from '../stargan/data/sampler.ts';
 import { sampleGrids, writeGrid } from '../stargan/samples.ts';
 import { initTrainState, lossValues, step, type Batch, type StarGANConfig, type TrainState } from '../stargan/v2/step.ts';
@@ -23,7 +27,9 @@ import { backendFlag, backendFrom, choiceFlag, intFlag, numFlag, parseFlags, run
 const usage = `usage: tsx examples/train-celeba.ts [--data DIR] [options]
 
 Trains StarGAN v2. Data (--data):
-  none               the embedded emoji dataset: one domain per vendor (--vendors google,twitter)
+  none               embedded emoji (--emoji): tones (default) = 6 domains, the default yellow
+                     emoji and 5 skin tones, 60 emoji held out with ground truth (--vendors google);
+                     vendors = one domain per vendor (--vendors google,twitter)
   DIR/train/<domain>/*.jpg|png   StarGAN v2 layout (CelebA-HQ, AFHQ); DIR/val/ is used for samples
   DIR/img_align_celeba + DIR/list_attr_celeba.txt   CelebA; domains from --attrs (default Male)
 
@@ -33,22 +39,26 @@ Model:    --img N (64) --base N (official 2^14/img; default 32 at img 64) --max-
 Training: --batch N (8) --iters N (total iterations, 10000) --lr X (1e-4) --f-lr X (1e-6)
           --lambda-reg X (1) --lambda-sty X (1) --lambda-ds X (1) --lambda-cyc X (1)
           --ds-iter N (iterations for lambda_ds to decay to 0; 100000) --seed N (0)
+          --ema-beta X (0.999) --ema-rampup X (EMA half-life ramp-up as StyleGAN2-ADA, e.g. 0.05; 0 = off)
           --no-augment (no random resized crop / flip)
 Output:   --out DIR (runs/<dataset>-img<N>-<date>-<time>) --sample-every N (500) --ckpt-every N (500) --log-every N (10)
           --resume (continue the run in --out from its checkpoint, exactly)
+          --eval-every N (paired error on the held-out skin-tone emoji; default --sample-every; 0 = off)
 Other:    --backend wasm|cpu (wasm) --threads N (wasm threads, 1; 2 pays off from img 64 / base 32) --vendors google,twitter --help
 CelebA:   --attrs A,B (Male) --test-size N (images held out for samples, 2000)
 
-In --out: checkpoint.safetensors, losses.jsonl, losses.png, samples/<iteration>_{cycle,latent,reference,interpolation}.png.
+In --out: checkpoint.safetensors, losses.jsonl, losses.png, samples/<iteration>_{cycle,latent,reference,interpolation}.png;
+with skin tones also metrics.jsonl (plotted under the losses in losses.png) and samples/<iteration>_paired.png.
 Ctrl-C saves a checkpoint and exits (code 130); run again with --resume to continue.`;
 
 const flags = {
-  data: { type: 'string' }, attrs: { type: 'string' }, 'test-size': { type: 'string' }, vendors: { type: 'string' },
+  data: { type: 'string' }, attrs: { type: 'string' }, 'test-size': { type: 'string' }, vendors: { type: 'string' }, emoji: { type: 'string' },
   img: { type: 'string' }, base: { type: 'string' }, 'max-conv': { type: 'string' }, 'mapping-hidden': { type: 'string' },
   'w-hpf': { type: 'string' }, 'style-dim': { type: 'string' }, 'latent-dim': { type: 'string' }, decoder: { type: 'string' },
   batch: { type: 'string' }, iters: { type: 'string' }, lr: { type: 'string' }, 'f-lr': { type: 'string' },
   'lambda-reg': { type: 'string' }, 'lambda-sty': { type: 'string' }, 'lambda-ds': { type: 'string' }, 'lambda-cyc': { type: 'string' },
   'ds-iter': { type: 'string' }, seed: { type: 'string' }, 'no-augment': { type: 'boolean' },
+  'ema-beta': { type: 'string' }, 'ema-rampup': { type: 'string' }, 'eval-every': { type: 'string' },
   out: { type: 'string' }, 'sample-every': { type: 'string' }, 'ckpt-every': { type: 'string' }, 'log-every': { type: 'string' },
   resume: { type: 'boolean' }, ...backendFlag,
 } as const;
@@ -59,6 +69,7 @@ interface Options {
   readonly data?: string;
   readonly attrs: string[];
   readonly testSize: number;
+  readonly emoji: 'tones' | 'vendors';
   readonly vendors: EmojiVendor[];
   readonly net: NetConfig;
   readonly train: TrainConfig;
@@ -70,6 +81,8 @@ interface Options {
   readonly sampleEvery: number;
   readonly ckptEvery: number;
   readonly logEvery: number;
+  /** Iterations between held-out evaluations; 0 = none. */
+  readonly evalEvery: number;
   readonly resume: boolean;
   /** Network flags the user gave explicitly (checked against a resumed checkpoint). */
   readonly explicitNet: (keyof NetConfig)[];
@@ -101,18 +114,28 @@ function options(v: Values): Options {
     lambdaReg: numFlag('lambda-reg', v['lambda-reg'], 1), lambdaSty: numFlag('lambda-sty', v['lambda-sty'], 1),
     lambdaDs: numFlag('lambda-ds', v['lambda-ds'], 1), lambdaCyc: numFlag('lambda-cyc', v['lambda-cyc'], 1),
     dsIter: intFlag('ds-iter', v['ds-iter'], defaultTrain.dsIter),
+    emaBeta: numFlag('ema-beta', v['ema-beta'], defaultTrain.emaBeta), emaRampup: numFlag('ema-rampup', v['ema-rampup'], 0),
   };
-  const vendors = (v.vendors ?? EMOJI_VENDORS.join(',')).split(',').map((s) => s.trim()) as EmojiVendor[];
+  if (train.emaBeta > 1) throw new UserError(`--ema-beta must be in 0..1, got '${v['ema-beta']}'`, 2);
+  const emoji = choiceFlag('emoji', v.emoji, ['tones', 'vendors'] as const, 'tones');
+  const vendors = (v.vendors ?? (emoji === 'tones' ? 'google' : EMOJI_VENDORS.join(','))).split(',').map((s) => s.trim()) as EmojiVendor[];
   const known = ['google', 'twitter', 'apple', 'facebook'];
   const bad = vendors.find((x) => !known.includes(x));
   if (bad) throw new UserError(`--vendors: unknown vendor '${bad}' (choose from ${known.join(', ')})`, 2);
-  if (vendors.length < 2) throw new UserError('--vendors needs at least two vendors (one domain each)', 2);
+  if (new Set(vendors).size !== vendors.length) throw new UserError(`--vendors: a vendor is listed twice ('${v.vendors}')`, 2);
+  if (emoji === 'vendors' && vendors.length < 2) throw new UserError('--vendors needs at least two vendors with --emoji vendors (one domain each)', 2);
+  const paired = !v.data && emoji === 'tones';
+  const sampleEvery = intFlag('sample-every', v['sample-every'], 500);
+  if (v['eval-every'] !== undefined && v['eval-every'] !== '0' && !paired) {
+    throw new UserError(`--eval-every needs data with ground truth: the skin-tone emoji (no --data, --emoji tones)${v.data ? `, not --data ${v.data}` : ''}`, 2);
+  }
   return {
-    data: v.data, testSize: intFlag('test-size', v['test-size'], 2000, 0), attrs: (v.attrs ?? 'Male').split(',').map((s) => s.trim()).filter(Boolean), vendors, net, train,
+    data: v.data, testSize: intFlag('test-size', v['test-size'], 2000, 0), attrs: (v.attrs ?? 'Male').split(',').map((s) => s.trim()).filter(Boolean), emoji, vendors, net, train,
     batch: intFlag('batch', v.batch, 8, 1, 1024), iters, seed: intFlag('seed', v.seed, 0, 0, 2 ** 32 - 1),
     augment: !v['no-augment'], out: v.out,
-    sampleEvery: intFlag('sample-every', v['sample-every'], 500), ckptEvery: intFlag('ckpt-every', v['ckpt-every'], 500),
-    logEvery: intFlag('log-every', v['log-every'], 10), resume: Boolean(v.resume),
+    sampleEvery, ckptEvery: intFlag('ckpt-every', v['ckpt-every'], 500),
+    logEvery: intFlag('log-every', v['log-every'], 10), evalEvery: paired ? intFlag('eval-every', v['eval-every'], sampleEvery, 0) : 0,
+    resume: Boolean(v.resume),
     explicitNet: netFlags.filter(([, flag]) => v[flag as keyof Values] !== undefined).map(([k]) => k),
   };
 }
@@ -185,21 +208,55 @@ function readLog(file: string, upTo: number): LogLine[] {
   return kept;
 }
 
-function plotLosses(file: string, log: LogLine[]): void {
+/** The losses, and under them the held-out metrics when there are any, in one PNG. */
+function plotLosses(file: string, log: LogLine[], metrics: LogLine[] = []): void {
   if (log.length < 2) return;
   const series: Record<string, number[]> = {};
   for (const name of ['D/latent', 'D/ref', 'G/latent', 'G/ref', 'D/latent_reg', 'G/latent_sty', 'G/latent_ds', 'G/latent_cyc']) {
     if (log.some((l) => l[name] !== undefined)) series[name] = log.map((l) => l[name] ?? NaN);
   }
-  writeLossPlot(file, series, { title: 'StarGAN v2 losses', xStart: log[0].iteration, xStep: log.length > 1 ? log[1].iteration - log[0].iteration : 1 });
+  const panels: { series: Record<string, number[]>; opts: LossPlotOptions }[] = [
+    { series, opts: { title: 'StarGAN v2 losses', xStart: log[0].iteration, xStep: log.length > 1 ? log[1].iteration - log[0].iteration : 1 } },
+  ];
+  if (metrics.length > 0) {
+    const m = (k: string) => metrics.map((l) => l[k] ?? NaN);
+    panels.push({
+      series: {
+        'latent (EMA G)': m('latent'), 'reference (EMA G)': m('ref'), 'latent, changed region': m('latent_inside'),
+        'source unchanged': m('identity'), 'source unchanged, changed region': m('identity_inside'),
+      },
+      opts: { title: 'held-out emoji: mean L1 to the real emoji in the target tone (lower is better)', x: metrics.map((l) => l.iteration), smooth: 0, robust: false },
+    });
+  }
+  writeStackedPlots(file, panels);
+}
+
+/** One line of metrics.jsonl: the EMA networks' paired errors on the held-out set, and the baseline. */
+function evaluate(s: TrainState, cfg: StarGANConfig, set: HeldOut, domains: readonly string[], seed: number, elapsed: number): LogLine {
+  const t = performance.now();
+  const r = evaluateHeldOut(s.ema, set, cfg.net.latentDim, cfg.net.wHpf, makeKey(seed + 0xe7a1));
+  const base = identityBaseline(set);
+  const round = (v: number) => Math.round(v * 1e5) / 1e5;
+  return {
+    iteration: s.iteration, elapsed_s: Math.round(elapsed * 10) / 10, eval_s: Math.round((performance.now() - t) / 100) / 10,
+    cpu_s: Math.round((process.cpuUsage().user + process.cpuUsage().system) / 1e5) / 10, // this process's CPU time: what the run costs on a machine shared with others
+    ema_beta: emaBetaAt(cfg.train, Math.max(0, s.iteration - 1)),
+    latent: round(r.latent.all), latent_inside: round(r.latent.inside), latent_outside: round(r.latent.outside),
+    ref: round(r.ref.all), ref_inside: round(r.ref.inside), ref_outside: round(r.ref.outside),
+    ...Object.fromEntries(r.latentPerTarget.map((v, i) => [`latent_to_${domains[set.targets[i].domain]}`, round(v)])),
+    identity: round(base.all), identity_inside: round(base.inside), identity_outside: round(base.outside),
+  };
 }
 
 /** Writes the four sample grids for the current EMA networks on a fixed set of sample images. */
-function writeSamples(dir: string, s: TrainState, cfg: StarGANConfig, ds: Dataset, cache: ImageCache, seed: number): string[] {
+function writeSamples(dir: string, s: TrainState, cfg: StarGANConfig, ds: Dataset, cache: ImageCache, seed: number, heldOut?: HeldOut): string[] {
   const k = makeKey(seed + 0x5eed);
   const n = Math.min(6, Math.max(2, ds.domains.length * 2));
   return tf.tidy(() => {
-    const grids = sampleGrids(s.ema, cfg.net, datasetBatch(ds, cache, k, cfg.net, n, false), k, s.iteration);
+    const grids = {
+      ...sampleGrids(s.ema, cfg.net, datasetBatch(ds, cache, k, cfg.net, n, false), k, s.iteration),
+      ...(heldOut ? { paired: pairedGrid(s.ema, heldOut, cfg.net.latentDim, cfg.net.wHpf, makeKey(seed + 0xe7a1)) } : {}),
+    };
     return Object.entries(grids).map(([kind, g]) => {
       const name = path.join(dir, 'samples', `${String(s.iteration).padStart(6, '0')}_${kind}.png`);
       writeGrid(name, g, cfg.net.img);
@@ -227,7 +284,10 @@ async function main(): Promise<void> {
   let { cfg, state } = startState(o, net, ckpt);
   const logFile = path.join(dir, 'losses.jsonl');
   const log = readLog(logFile, state.iteration);
-  fs.writeFileSync(path.join(dir, 'run.json'), JSON.stringify({ dataset: ds.name, source: ds.source, domains: ds.domains, images: ds.files.map((f) => f.length), ...cfg, batch: o.batch, seed: o.seed, backend }, null, 2));
+  const metricsFile = path.join(dir, 'metrics.jsonl');
+  const metrics = readLog(metricsFile, state.iteration);
+  const heldOut = o.evalEvery > 0 || (!o.data && o.emoji === 'tones') ? loadHeldOut(samples as PairedDataset, ds, cfg.net.img) : undefined;
+  fs.writeFileSync(path.join(dir, 'run.json'), JSON.stringify({ dataset: ds.name, source: ds.source, domains: ds.domains, images: ds.files.map((f) => f.length), ...(heldOut ? { held_out: (samples as PairedDataset).items } : {}), ...cfg, batch: o.batch, seed: o.seed, backend }, null, 2));
   console.log(`${o.resume ? 'resuming' : 'training'} StarGAN v2 on ${ds.name}: ${ds.domains.map((d, i) => `${d} (${ds.files[i].length})`).join(', ')}`);
   console.log(`img ${cfg.net.img}, base ${cfg.net.base}, max ${cfg.net.maxConv}, ${decoderOf(cfg.net)} decoder, batch ${o.batch}, ${backend}; iteration ${state.iteration} -> ${o.iters}; output in ${dir}`);
 
@@ -235,12 +295,21 @@ async function main(): Promise<void> {
   process.once('SIGINT', () => { interrupted = true; });
   const save = () => saveCheckpoint(ckpt, cfg, state, ds.domains);
   const bar = new cliProgress.SingleBar({
-    format: '{bar} {value}/{total} | {rate} it/s | ETA {eta_formatted} | {losses}',
+    format: '{bar} {value}/{total} | {rate} it/s | ETA {eta_formatted} | {losses}{heldout}',
     etaBuffer: 20, hideCursor: true, noTTYOutput: !process.stdout.isTTY, notTTYSchedule: 30_000,
   }, cliProgress.Presets.shades_classic);
-  bar.start(o.iters, state.iteration, { rate: '-', losses: '' });
   const t0 = performance.now();
   const startIter = state.iteration;
+  let heldoutText = '';
+  const evalNow = () => {
+    if (!heldOut || o.evalEvery === 0) return;
+    const line = evaluate(state, cfg, heldOut, ds.domains, o.seed, (performance.now() - t0) / 1000);
+    metrics.push(line);
+    fs.appendFileSync(metricsFile, JSON.stringify(line) + '\n');
+    heldoutText = ` | held-out L1 ${line.latent.toFixed(3)} (unchanged ${line.identity.toFixed(3)})`;
+  };
+  if (state.iteration === 0 && !metrics.some((l) => l.iteration === 0)) evalNow();
+  bar.start(o.iters, state.iteration, { rate: '-', losses: '', heldout: heldoutText });
   try {
     while (state.iteration < o.iters && !interrupted) {
       const batch = datasetBatch(ds, cache, state.key, cfg.net, o.batch, o.augment);
@@ -249,15 +318,16 @@ async function main(): Promise<void> {
       const it = state.iteration;
       const losses = lossValues(state.losses);
       const elapsed = (performance.now() - t0) / 1000;
-      bar.update(it, { rate: ((it - startIter) / elapsed).toFixed(2), losses: lossSummary(losses) });
+      if (o.evalEvery > 0 && (it % o.evalEvery === 0 || it === o.iters)) evalNow();
+      bar.update(it, { rate: ((it - startIter) / elapsed).toFixed(2), losses: lossSummary(losses), heldout: heldoutText });
       if (it % o.logEvery === 0 || it === o.iters) {
         const line = { iteration: it, elapsed_s: Math.round(elapsed * 10) / 10, ...losses } as LogLine;
         log.push(line);
         fs.appendFileSync(logFile, JSON.stringify(line) + '\n');
       }
       if (it % o.sampleEvery === 0 || it === o.iters) {
-        writeSamples(dir, state, cfg, samples, cache, o.seed);
-        plotLosses(path.join(dir, 'losses.png'), log);
+        writeSamples(dir, state, cfg, samples, cache, o.seed, heldOut);
+        plotLosses(path.join(dir, 'losses.png'), log, metrics);
       }
       if (it % o.ckptEvery === 0 || it === o.iters) save();
       await new Promise((r) => setImmediate(r)); // lets Ctrl-C be seen between iterations
@@ -274,10 +344,15 @@ async function main(): Promise<void> {
     console.log(`interrupted at iteration ${state.iteration}; checkpoint saved to ${ckpt}; continue with --resume --out ${dir}`);
     process.exit(130);
   }
-  if (state.iteration === startIter) writeSamples(dir, state, cfg, samples, cache, o.seed);
-  plotLosses(path.join(dir, 'losses.png'), log);
+  if (state.iteration === startIter) writeSamples(dir, state, cfg, samples, cache, o.seed, heldOut);
+  plotLosses(path.join(dir, 'losses.png'), log, metrics);
   console.log(`done: iteration ${state.iteration}. Output folder: ${path.resolve(dir)}`);
   console.log(`  checkpoint  ${ckpt}\n  losses      ${logFile}, ${path.join(dir, 'losses.png')}\n  grids       ${path.join(dir, 'samples')}/`);
+  const last = metrics[metrics.length - 1];
+  if (last) {
+    console.log(`  held-out    ${metricsFile}: mean L1 of the EMA G's translations to the real emoji in the target tone, ${last.latent.toFixed(3)} latent-guided, ${last.ref.toFixed(3)} reference-guided`);
+    console.log(`              (${last.latent_inside.toFixed(3)} inside the changed region; leaving the source unchanged gives ${last.identity.toFixed(3)}, ${last.identity_inside.toFixed(3)} inside)`);
+  }
 }
 
 runMain('train-celeba', main);

@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { PNG } from 'pngjs';
 import { readSafetensors } from '../dsl/io/safetensors.ts';
 import { jpegBytes, pattern, pngBytes, put } from './lib/images.ts';
 import { CHILD_TIMEOUT_MS, runChild } from './lib/child.ts';
@@ -82,6 +83,28 @@ describe('train-celeba.ts on real layouts', () => {
     assert.deepEqual(JSON.parse(readSafetensors(path.join(out, 'checkpoint.safetensors')).metadata.domain_names), ['not_Male', 'Male']);
   });
 
+  test('skin-tone emoji (the default): --eval-every writes metrics.jsonl and plots it under the losses; a paired grid', () => {
+    const out = path.join(tmp, 'run-tones');
+    const r = run('train-celeba', ['--out', out, '--iters', '2', '--eval-every', '1', '--sample-every', '2', ...tiny]);
+    assertOk(r);
+    const lines = fs.readFileSync(path.join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    assert.deepEqual(lines.map((l) => l.iteration), [0, 1, 2], 'evaluated before training and after each iteration');
+    for (const l of lines) {
+      for (const k of ['latent', 'latent_inside', 'latent_outside', 'ref', 'ref_inside', 'ref_outside', 'latent_to_dark', 'identity', 'identity_inside', 'identity_outside']) {
+        assert.ok(l[k] >= 0 && l[k] <= 1, `${k} = ${l[k]}`);
+      }
+      assert.deepEqual([l.identity, l.identity_inside], [lines[0].identity, lines[0].identity_inside], 'the baseline is fixed');
+      assert.ok(l.identity_inside > l.identity && l.identity > l.identity_outside, 'the source differs from the target inside the changed region');
+    }
+    const info = JSON.parse(fs.readFileSync(path.join(out, 'run.json'), 'utf8'));
+    assert.deepEqual(info.domains, ['default', 'light', 'medium-light', 'medium', 'medium-dark', 'dark']);
+    assert.equal(info.held_out.length, 60);
+    assert.deepEqual(info.images, [256, 256, 256, 256, 256, 256], 'trains on the other emoji only');
+    const plot = PNG.sync.read(fs.readFileSync(path.join(out, 'losses.png')));
+    assert.deepEqual([plot.width, plot.height], [960, 1080], 'losses above, held-out metrics below');
+    assert.ok(fs.existsSync(path.join(out, 'samples', '000002_paired.png')));
+  });
+
   test('translate.ts: a single image and a folder, latent-guided with psi and reference-guided', () => {
     const ckpt = path.join(tmp, 'run-afhq', 'checkpoint.safetensors');
     const cats = path.join(tmp, 'afhq', 'val', 'cat');
@@ -97,7 +120,8 @@ describe('train-celeba.ts on real layouts', () => {
 });
 
 describe('resume', () => {
-  const common = () => ['--data', path.join(tmp, 'afhq'), '--sample-every', '100', '--ckpt-every', '100', '--seed', '3', ...tiny];
+  // With the EMA warm-up on, whose beta must follow the iteration across a resume.
+  const common = () => ['--data', path.join(tmp, 'afhq'), '--sample-every', '100', '--ckpt-every', '100', '--seed', '3', '--ema-rampup', '0.5', ...tiny];
   const tensorsOf = (file: string) => readSafetensors(file).tensors;
 
   function assertSameWeights(a: string, b: string) {
@@ -195,6 +219,9 @@ describe('bad input: one line naming the file or flag, non-zero exit, nothing ov
     ['bad flag value: --img 48', () => ['--img', '48'], /--img must be a power of two, got '48'/],
     ['bad flag value: --lr abc', () => ['--lr', 'abc'], /--lr must be a number >= 0, got 'abc'/],
     ['unknown flag', () => ['--learning-rate', '1'], /Unknown option '--learning-rate'/],
+    ['--eval-every without ground truth', () => args(path.join(tmp, 'afhq'), '--eval-every', '5'), /--eval-every needs data with ground truth: the skin-tone emoji .*not --data/],
+    ['bad flag value: --emoji faces', () => ['--emoji', 'faces'], /--emoji must be one of tones, vendors, got 'faces'/],
+    ['bad flag value: --ema-beta 2', () => ['--ema-beta', '2'], /--ema-beta must be in 0\.\.1, got '2'/],
   ];
   for (const [name, makeArgs, message] of cases) {
     test(name, () => {

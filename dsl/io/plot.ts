@@ -18,6 +18,8 @@ export interface LossPlotOptions {
   /** x of point i is `xStart + i * xStep`; defaults 0 and 1 (e.g. xStep = log interval). */
   xStart?: number;
   xStep?: number;
+  /** x of point i, when points are not evenly spaced (e.g. evaluations at 0, 150, ..., and the last iteration); overrides xStart/xStep. */
+  x?: readonly number[];
   /**
    * EMA smoothing factor in [0, 1): the curve drawn is `s = a*s + (1-a)*v`, with the raw
    * values underneath in a light tint. Default: `min(0.98, 1 - 20/n)` when the longest series
@@ -180,6 +182,16 @@ export function writeLossPlot(file: string, series: Record<string, number[]>, op
   writePng(file, img.width, img.height, img.rgb);
 }
 
+/** Several plots of {@link writeLossPlot}, one above the other (same width), as one PNG. */
+export function writeStackedPlots(file: string, panels: readonly { series: Record<string, number[]>; opts?: LossPlotOptions }[]): void {
+  const imgs = panels.map((p) => renderLossPlot(p.series, p.opts));
+  const width = imgs[0]?.width ?? 0;
+  if (imgs.some((im) => im.width !== width)) throw new Error(`writeStackedPlots: panels differ in width (${imgs.map((im) => im.width).join(', ')})`);
+  const rgb = new Uint8Array(imgs.reduce((n, im) => n + im.rgb.length, 0));
+  imgs.reduce((off, im) => (rgb.set(im.rgb, off), off + im.rgb.length), 0);
+  writePng(file, width, imgs.reduce((h, im) => h + im.height, 0), rgb);
+}
+
 /** The plot of {@link writeLossPlot} as RGB8 (HWC) pixels. */
 export function renderLossPlot(
   series: Record<string, number[]>, opts: LossPlotOptions = {},
@@ -191,6 +203,7 @@ export function renderLossPlot(
   }
   const xStart = opts.xStart ?? 0;
   const xStep = opts.xStep ?? 1;
+  const xAt = (i: number) => (opts.x ? opts.x[i] : xStart + i * xStep);
   const logY = opts.logY ?? false;
   const robust = opts.robust ?? true;
   const SS = 2; // supersampling
@@ -240,8 +253,8 @@ export function renderLossPlot(
   const padY = (hi - lo) * 0.05;
   lo -= padY;
   hi += padY;
-  const xLo = xStart;
-  const xHi = xStart + Math.max(1, maxLen - 1) * xStep;
+  const xLo = xAt(0) ?? xStart;
+  const xHi = maxLen > 1 ? Math.max(xAt(maxLen - 1), xLo + 1e-9) : xLo + xStep;
 
   const yt = ticks(lo, hi, 6, logY);
   const yLabels = yt.values.map((v) => (logY ? formatValue(Number((10 ** v).toPrecision(2))) : formatTick(v, yt.step)));
@@ -312,7 +325,7 @@ export function renderLossPlot(
       const mx = new Float64Array(cols).fill(-Infinity);
       vs.forEach((v, i) => {
         if (Number.isNaN(v)) return;
-        const col = Math.min(cols - 1, Math.floor((X(xStart + i * xStep) - plot.x0) / SS));
+        const col = Math.min(cols - 1, Math.floor((X(xAt(i)) - plot.x0) / SS));
         mn[col] = Math.min(mn[col], v);
         mx[col] = Math.max(mx[col], v);
       });
@@ -336,9 +349,9 @@ export function renderLossPlot(
     }
     for (let i = 1; i < vs.length; i++) {
       if (Number.isNaN(vs[i - 1]) || Number.isNaN(vs[i])) continue;
-      cv.line(X(xStart + (i - 1) * xStep), Y(vs[i - 1]), X(xStart + i * xStep), Y(vs[i]), lw, c, plot);
+      cv.line(X(xAt(i - 1)), Y(vs[i - 1]), X(xAt(i)), Y(vs[i]), lw, c, plot);
     }
-    if (vs.length === 1 && !Number.isNaN(vs[0])) cv.fillRect(X(xStart) - 2 * SS, Y(vs[0]) - 2 * SS, X(xStart) + 2 * SS, Y(vs[0]) + 2 * SS, c, 1, plot);
+    if (vs.length === 1 && !Number.isNaN(vs[0])) cv.fillRect(X(xAt(0)) - 2 * SS, Y(vs[0]) - 2 * SS, X(xAt(0)) + 2 * SS, Y(vs[0]) + 2 * SS, c, 1, plot);
   };
   const tint = (c: Rgb, t: number): Rgb => [c[0] + (1 - c[0]) * t, c[1] + (1 - c[1]) * t, c[2] + (1 - c[2]) * t];
   if (alpha > 0) raw.forEach((vs, i) => drawSeries(vs, tint(PALETTE[i % PALETTE.length], 0.7), 1 * SS));

@@ -6,15 +6,18 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { celebaAttributes, domainFolders, type Dataset } from './datasets.ts';
 import { emojiDataset, type EmojiVendor } from './emoji.ts';
+import { skinToneDataset } from './skin-tones.ts';
 
 export interface TrainingDataOptions {
   /** A folder in StarGAN v2 layout (`train/`, `val/`) or CelebA's; none: the embedded emoji. */
   readonly data?: string;
+  /** Which embedded emoji set: skin tones (default; paired, 60 emoji held out) or vendors (one domain each). */
+  readonly emoji?: 'tones' | 'vendors';
   /** CelebA attributes that make the domains. */
   readonly attrs: readonly string[];
   /** CelebA images held out for samples. */
   readonly testSize: number;
-  /** Emoji vendors, one domain each. */
+  /** Emoji vendors: one domain each, or (skin tones) whose drawings are used. */
   readonly vendors: readonly EmojiVendor[];
 }
 
@@ -33,6 +36,9 @@ export function openTrainingData(o: TrainingDataOptions): TrainingData {
 }
 
 function openSplits(o: TrainingDataOptions): TrainingData {
+  if (!o.data && (o.emoji ?? 'tones') === 'tones') {
+    return { train: skinToneDataset({ vendors: o.vendors }), samples: skinToneDataset({ vendors: o.vendors, split: 'val' }) };
+  }
   if (!o.data) {
     const ds = emojiDataset({ vendors: o.vendors });
     return { train: ds, samples: ds };

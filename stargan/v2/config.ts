@@ -48,7 +48,14 @@ export interface TrainConfig {
   readonly beta1: number;
   readonly beta2: number;
   readonly weightDecay: number;
+  /** EMA decay of G, F, E (official 0.999); with a ramp-up, the value it ramps up to. */
   readonly emaBeta: number;
+  /**
+   * StyleGAN2-ADA's `ema_rampup`: the EMA half-life grows by this many iterations per
+   * iteration until it reaches emaBeta's, so short runs sample from a recent average.
+   * 0 or absent (checkpoints written before it existed): off, the constant emaBeta (official).
+   */
+  readonly emaRampup?: number;
 }
 
 export const officialBase = (img: number): number => 2 ** 14 / img;
@@ -62,7 +69,7 @@ export const small: NetConfig = { img: 64, base: 32, maxConv: 256, domains: 2, s
 
 export const defaultTrain: TrainConfig = {
   lambdaReg: 1, lambdaSty: 1, lambdaDs: 1, lambdaCyc: 1, dsIter: 100_000,
-  lr: 1e-4, fLr: 1e-6, beta1: 0, beta2: 0.99, weightDecay: 1e-4, emaBeta: 0.999,
+  lr: 1e-4, fLr: 1e-6, beta1: 0, beta2: 0.99, weightDecay: 1e-4, emaBeta: 0.999, emaRampup: 0,
 };
 
 const isPow2 = (n: number) => Number.isInteger(n) && n > 0 && (n & (n - 1)) === 0;
@@ -82,4 +89,21 @@ export function validateNetConfig(c: NetConfig): E.Either<string, NetConfig> {
 /** The lambda_ds of an iteration: linear decay to 0 over dsIter (official: subtracted once per iteration). */
 export function lambdaDsAt(t: TrainConfig, iteration: number): number {
   return Math.max(0, t.lambdaDs * (1 - iteration / t.dsIter));
+}
+
+/**
+ * The EMA beta of the update that ends iteration `iteration + 1` (i.e. after `iteration`
+ * completed iterations), a pure function of it so that resumed runs repeat it exactly.
+ * Off: the constant emaBeta. With ramp-up r, StyleGAN2-ADA's rule
+ * `ema_nimg = min(ema_kimg * 1000, cur_nimg * r); beta = 0.5 ** (batch / ema_nimg)` in
+ * iterations (cur_nimg = iteration * batch, and batch cancels): the half-life is
+ * min(iteration * r, ln 0.5 / ln emaBeta) iterations, beta = 0.5 ** (1 / half-life); 0 at
+ * iteration 0 (the EMA copies the networks); emaBeta itself once the ramp is over.
+ */
+export function emaBetaAt(t: TrainConfig, iteration: number): number {
+  const r = t.emaRampup ?? 0;
+  if (!(r > 0)) return t.emaBeta;
+  const halfLife = iteration * r;
+  if (halfLife >= Math.log(0.5) / Math.log(t.emaBeta)) return t.emaBeta;
+  return halfLife > 0 ? 0.5 ** (1 / halfLife) : 0;
 }

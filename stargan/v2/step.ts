@@ -1,7 +1,8 @@
 /**
  * One StarGAN v2 training iteration as a pure function `step(state, batch) -> state`
  * (REFERENCE section 3): D step (latent), D step (reference), G step (latent; updates
- * G, F, E), G step (reference; updates G only), then EMA 0.999 of G, F, E.
+ * G, F, E), G step (reference; updates G only), then EMA of G, F, E (official 0.999;
+ * optionally ramped up, see emaBetaAt).
  *
  * EMA copies start equal to the initial networks (the cleaner of the two choices
  * REFERENCE section 2 describes; the official code starts them from PyTorch's default init).
@@ -11,7 +12,7 @@ import {
   type AdamConfig, type AdamState, type Key, type Scalar,
 } from '../../dsl/index.ts';
 import * as tf from '@tensorflow/tfjs-core';
-import { lambdaDsAt, type NetConfig, type TrainConfig } from './config.ts';
+import { emaBetaAt, lambdaDsAt, type NetConfig, type TrainConfig } from './config.ts';
 import type { DiscriminatorParams } from './discriminator.ts';
 import { generator } from './generator.ts';
 import { discriminatorLoss, generatorLoss, targetStyle, type DLossParts, type GLossParts, type StyleSource } from './losses.ts';
@@ -163,14 +164,15 @@ export function gStep(cfg: StarGANConfig, s: TrainState, b: Batch, g: Guidance):
   });
 }
 
-/** EMA of G, F, E: `ema <- p + beta (ema - p)`. */
+/** EMA of G, F, E: `ema <- p + beta (ema - p)`, beta from the iterations completed before this one. */
 export function emaUpdate(cfg: StarGANConfig, s: TrainState): TrainState {
+  const beta = emaBetaAt(cfg.train, s.iteration);
   return tidyTree(() => ({
     ...s,
     ema: {
-      generator: emaStep(cfg.train.emaBeta, s.nets.generator, s.ema.generator),
-      mapping_network: emaStep(cfg.train.emaBeta, s.nets.mapping_network, s.ema.mapping_network),
-      style_encoder: emaStep(cfg.train.emaBeta, s.nets.style_encoder, s.ema.style_encoder),
+      generator: emaStep(beta, s.nets.generator, s.ema.generator),
+      mapping_network: emaStep(beta, s.nets.mapping_network, s.ema.mapping_network),
+      style_encoder: emaStep(beta, s.nets.style_encoder, s.ema.style_encoder),
     },
   }));
 }
