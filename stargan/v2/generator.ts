@@ -13,7 +13,7 @@ import {
 import { adainResBlk, adainResBlkSpec, adainResBlkUp, type AdainResBlkParams } from '../../layers/adain-resblk.ts';
 import { highPass } from '../../layers/highpass.ts';
 import { resBlk, resBlkDown, resBlkSpec, type ResBlkParams } from '../../layers/resblk.ts';
-import type { NetConfig } from './config.ts';
+import type { BuiltFor, NetConfig } from './config.ts';
 import { generatorPlan } from './plan.ts';
 
 /**
@@ -23,16 +23,20 @@ import { generatorPlan } from './plan.ts';
  */
 export type GeneratorConfig = Pick<NetConfig, 'wHpf'>;
 
-export interface GeneratorParams<S extends number = number> {
-  readonly from_rgb: ConvParams<number, 3, 3>;
+/**
+ * G's parameters for config C (`NetConfig`: sizes known at run time). The convs at both ends have the
+ * config's base width in their types; the blocks' widths vary along the arrays and stay `number`.
+ */
+export interface GeneratorParams<C extends NetConfig = NetConfig> extends BuiltFor<C> {
+  readonly from_rgb: ConvParams<C['base'], 3, 3>;
   readonly encode: readonly ResBlkParams[];
-  readonly decode: readonly AdainResBlkParams<number, number, S>[];
+  readonly decode: readonly AdainResBlkParams<number, number, C['styleDim']>[];
   /** nn.Sequential(InstanceNorm2d(affine), LeakyReLU, Conv2d): index 1 is the activation. */
-  readonly to_rgb: { readonly '0': AffineParams<number>; readonly '2': ConvParams<3, number, 1> };
+  readonly to_rgb: { readonly '0': AffineParams<C['base']>; readonly '2': ConvParams<3, C['base'], 1> };
 }
 
 /** The generator's parameters as specs (no data; dsl/spec.ts), widths and blocks from its plan (plan.ts). */
-export function generatorSpec(key: Key, cfg: NetConfig): Spec<GeneratorParams> {
+export function generatorSpec<C extends NetConfig>(key: Key, cfg: C): Spec<GeneratorParams<C>> {
   const { base, encode, decode } = generatorPlan(cfg);
   const n = encode.length;
   // Encoder block i and its mirror, decode[n-1-i], take keys 2i and 2i+1; from_rgb and to_rgb the last two.
@@ -45,8 +49,8 @@ export function generatorSpec(key: Key, cfg: NetConfig): Spec<GeneratorParams> {
   };
 }
 
-export function initGenerator(key: Key, cfg: NetConfig): GeneratorParams {
-  return materialize<GeneratorParams>(generatorSpec(key, cfg));
+export function initGenerator<const C extends NetConfig>(key: Key, cfg: C): GeneratorParams<C> {
+  return materialize<GeneratorParams<C>>(generatorSpec(key, cfg));
 }
 
 type Maps<N extends number> = Tensor<[N, number, number, number]>;
@@ -61,12 +65,14 @@ function maskedSkip<N extends number>(h: Maps<N>, skip: Maps<N>, mask: Tensor<[N
 }
 
 /**
- * G(x, s). With `cfg.wHpf > 0` the decoder blocks have no shortcut (official quirk, explicit
+ * G(x, s): `x: (N, 3, H, W), s: (N, S) -> (N, 3, H, W)`, with H = W = img and S = styleDim of the config
+ * the parameters were built for (checked statically when that config is literal: `H extends C['img']`).
+ * With `cfg.wHpf > 0` the decoder blocks have no shortcut (official quirk, explicit
  * here); if `masks` are given, the high-pass-filtered encoder features are added back at
  * 32, 64 and 128 px as in the official code. Without masks, that path is skipped.
  */
-export function generator<N extends number, H extends number, W extends number, S extends number>(
-  p: GeneratorParams<S>, x: Tensor<[N, 3, H, W]>, s: Tensor<[NoInfer<N>, NoInfer<S>]>, cfg: GeneratorConfig, masks?: Masks<N>,
+export function generator<N extends number, C extends NetConfig, H extends C['img'], W extends C['img']>(
+  p: GeneratorParams<C>, x: Tensor<[N, 3, H, W]>, s: Tensor<[NoInfer<N>, C['styleDim']]>, cfg: GeneratorConfig, masks?: Masks<N>,
 ): Tensor<[N, 3, H, W]> {
   const { wHpf } = cfg;
   const skips = new Map<number, Maps<N>>();
