@@ -107,6 +107,15 @@ export const fake128: Tensor<[8, 3, 128, 128]> = generator(nets.generator, x, s,
 // @ts-expect-error Type 'Tensor<[8, 64]>' is not assignable to type 'Tensor<[8, 16]>'
 export const style16: Tensor<[8, 16]> = styleEncoder(nets.style_encoder, x, y);
 
+// `number` is a wildcard in both directions: networks of a runtime config (loaded from a checkpoint, say) fit
+// where the literal config's are declared, and the other way round; networks of another literal config do not.
+declare const runtimeNets: Nets;
+declare const nets128: Nets<Omit<Small64, 'img'> & { readonly img: 128 }>;
+export const loadedAsTyped: Nets<Small64> = runtimeNets;
+export const typedAsRuntime: Nets = nets;
+// @ts-expect-error Type 'Nets<Omit<...> & { readonly img: 128; }>' is not assignable to type 'Nets<{ readonly img: 64; ... }>'
+export const otherSize: Nets<Small64> = nets128;
+
 // Nested calls without annotations: a cycle x -> G(x, F(z, y)) -> G(., E(x, y)) -> D, all inferred.
 export const cycle = discriminator(nets.discriminator, generator(nets.generator, generator(nets.generator, x, mappingNetwork(nets.mapping_network, z, y), small64), styleEncoder(nets.style_encoder, x, y), small64), y);
 export const cycleTyped: Tensor<[8]> = cycle;
@@ -163,5 +172,7 @@ export function built() {
     discriminator(runtime.discriminator, x128, y3),
     generator(fromJson.generator, x, s, small),
     generator(fromJson.generator, x128, s16, small),
+    // @ts-expect-error ShapeError<"img 48 cannot be halved down to 16 px: it must be a power of two, at least 16">
+    initNets(key(0), { img: 48, base: 32, maxConv: 256, domains: 2, styleDim: 64, latentDim: 16, mappingHidden: 512, wHpf: 0 }),
   ];
 }

@@ -4,6 +4,7 @@
  */
 import { materialize, split, type Key, type Spec } from '../../dsl/index.ts';
 import type { NetConfig } from './config.ts';
+import type { PlanFits } from './plan.ts';
 import { discriminatorSpec, type DiscriminatorParams } from './discriminator.ts';
 import { generatorSpec, type GeneratorParams } from './generator.ts';
 import { mappingSpec, type MappingParams } from './mapping.ts';
@@ -44,6 +45,6 @@ export function netsSpec<C extends NetConfig>(key: Key, cfg: C): Spec<Nets<C>> {
  * He-initialised networks (official init) from one key. A literal config (`as const`, or written in the call)
  * is kept as a type (the `const` type parameter), so the networks' types carry its sizes.
  */
-export function initNets<const C extends NetConfig>(key: Key, cfg: C): Nets<C> {
-  return materialize<Nets<C>>(netsSpec(key, cfg));
+export function initNets<const C extends NetConfig>(key: Key, cfg: C & PlanFits<C>): Nets<C> {
+  return materialize<Nets<C>>(netsSpec<C>(key, cfg));
 }

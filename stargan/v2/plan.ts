@@ -11,7 +11,7 @@
  * - trunk of E and D: log2(img) - 2 downsampling ResBlks (img -> 4), then a 4x4 conv (4 -> 1);
  * - mapping network: a shared MLP latent -> hidden (4 layers) and one head hidden -> style per domain (4 layers).
  */
-import type { Double, Half, Min } from '../../dsl/index.ts';
+import type { Double, Half, Min, ShapeError } from '../../dsl/index.ts';
 import type { NetConfig } from './config.ts';
 
 /** A residual block: input and output widths, and whether it changes the resolution (down in encoders, up in the decoder). */
@@ -33,12 +33,25 @@ export const nextWidth = (din: number, maxConv: number): number => Math.min(din 
 /** `nextWidth` as a type: `min(2 Din, MaxConv)`. */
 export type NextWidth<Din extends number, MaxConv extends number> = Min<Double<Din>, MaxConv>;
 
-/** The width after the downsampling blocks that take an `Img` map down to `Stop`, from `Din` channels. */
+/**
+ * The width after the downsampling blocks that take an `Img` map down to `Stop`, from `Din` channels.
+ * Written as one conditional on the tuple of its arguments, whose `extends` clause is constant: TypeScript
+ * then relates `DownWidth<A...>` to `DownWidth<B...>` by their arguments, so E's parameter type (which holds
+ * the trunk's width) stays comparable across configs. With plain nested conditionals, `Nets<C>` came out
+ * invariant in C, and networks of a config read at run time no longer fitted where a literal config's were declared.
+ */
 export type DownWidth<Img extends number, Stop extends number, Din extends number, MaxConv extends number> =
-  number extends Img | Stop ? number
-    : Img extends Stop ? Din
-      : [Half<Img>] extends [never] ? never
-        : DownWidth<Half<Img>, Stop, NextWidth<Din, MaxConv>, MaxConv>;
+  [Img, Stop, Din, MaxConv] extends [infer I extends number, infer S extends number, infer D extends number, infer M extends number]
+    ? number extends I | S ? number
+      : I extends S ? D
+        : [Half<I>] extends [never] ? never
+          : DownWidth<Half<I>, S, NextWidth<D, M>, M>
+    : never;
+
+/** `unknown` when the plan fits a literal image size (halving it reaches 16 px), a readable error otherwise. */
+export type PlanFits<C extends NetConfig> = [DownWidth<C['img'], 16, C['base'], C['maxConv']>] extends [never]
+  ? ShapeError<`img ${C['img']} cannot be halved down to 16 px: it must be a power of two, at least 16`>
+  : unknown;
 
 /** The trunk's output width (its 4x4 conv, E's heads' input, D's head's input): `trunkPlan(cfg).width`. */
 export type TrunkWidth<C extends NetConfig> = DownWidth<C['img'], 4, C['base'], C['maxConv']>;
