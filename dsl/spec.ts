@@ -18,8 +18,9 @@ export type Fill = { readonly normal: { readonly key: Key; readonly std: number 
 /**
  * One parameter, without data. `shape` is the logical (torch) order, e.g. `[Co, Ci, K, K]` for a conv weight.
  * `S` is that shape as a type, compared as a tensor's (dimension by dimension, `number` a wildcard), so a spec
- * built with the wrong width does not fit a typed record's spec: `Spec<ConvParams<C['base'], 3, 3>>` does not
- * take `convSpec(key, 3, cfg.maxConv, 3)`.
+ * built with the wrong width does not fit a typed record's spec: `Spec<ConvParams<16, 3, 3>>` does not take
+ * `convSpec(key, 3, 512, 3)`. (Inside code generic in a config C, TypeScript lets any number stand for
+ * `C['base']`: see docs/types.md.)
  */
 export class ParamSpec<S extends Shape = Shape> {
   /** Phantom (types only, never set): the shape `S`. */

@@ -25,10 +25,10 @@ export interface BlockPlan {
 export const nextWidth = (din: number, maxConv: number): number => Math.min(din * 2, maxConv);
 
 // The same rule, computed by the type checker (dsl/shape.ts arithmetic) for a config whose sizes are literal
-// types, so parameter records can carry the widths (`LinearParams<S, TrunkWidth<C>>`). Block counts are
-// counted as halvings of the image down to the resolution the plan stops at (trunk: 4; generator: 16, or 8
-// with the high-pass path), which is log2(img) - 2 (or - 4) as below. A `number` size gives `number` (the
-// config is only known at run time); a size that cannot be halved down to the stop gives `never`.
+// types, so parameter records can carry the widths (`LinearParams<S, TrunkWidth<C>>`). Blocks are counted
+// as halvings of the image down to the resolution the plan stops at (the trunk at 4 px: log2(img) - 2 blocks,
+// as trunkRepeats below). A `number` size gives `number` (the config is only known at run time); a size
+// that cannot be halved down to the stop gives `never`. Tested in properties/typed-config.types.ts.
 
 /** `nextWidth` as a type: `min(2 Din, MaxConv)`. */
 export type NextWidth<Din extends number, MaxConv extends number> = Min<Double<Din>, MaxConv>;
@@ -48,13 +48,13 @@ export type DownWidth<Img extends number, Stop extends number, Din extends numbe
           : DownWidth<Half<I>, S, NextWidth<D, M>, M>
     : never;
 
+/** The trunk's output width (its 4x4 conv, E's heads' input, D's head's input): `trunkPlan(cfg).width`. */
+export type TrunkWidth<C extends NetConfig> = DownWidth<C['img'], 4, C['base'], C['maxConv']>;
+
 /** `unknown` when the plan fits a literal image size (halving it reaches 16 px), a readable error otherwise. */
 export type PlanFits<C extends NetConfig> = [DownWidth<C['img'], 16, C['base'], C['maxConv']>] extends [never]
   ? ShapeError<`img ${C['img']} cannot be halved down to 16 px: it must be a power of two, at least 16`>
   : unknown;
-
-/** The trunk's output width (its 4x4 conv, E's heads' input, D's head's input): `trunkPlan(cfg).width`. */
-export type TrunkWidth<C extends NetConfig> = DownWidth<C['img'], 4, C['base'], C['maxConv']>;
 
 /** Number of generator downsampling blocks: log2(img) - 4, plus one with the high-pass path. */
 export const generatorRepeats = (cfg: Pick<NetConfig, 'img' | 'wHpf'>): number => Math.log2(cfg.img) - 4 + (cfg.wHpf > 0 ? 1 : 0);
