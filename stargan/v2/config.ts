@@ -36,6 +36,22 @@ export function decoderOf(c: Pick<NetConfig, 'decoder'>): DecoderKind {
   return c.decoder ?? 'adain';
 }
 
+declare const configBrand: unique symbol;
+
+/**
+ * Phantom (types only, never set): the network config a parameter record was built for, so the apply
+ * functions read the image size, style and latent sizes and domain count from the record's type: with
+ * `p: GeneratorParams<C>`, `generator(p, x, s)` demands `x: (N, 3, C['img'], C['img'])` and `s: (N, C['styleDim'])`.
+ * For `NetConfig` itself (a config read at run time) every size is `number`, which matches any size.
+ *
+ * A method parameter, so two configs are compared bivariantly, as whole records: a record built for a
+ * literal config and one built for `NetConfig` are assignable both ways; records for two configs whose
+ * literal sizes differ are not.
+ */
+export interface BuiltFor<C extends NetConfig> {
+  readonly [configBrand]?: { config(c: C): void };
+}
+
 export interface TrainConfig {
   readonly lambdaReg: number;
   readonly lambdaSty: number;

@@ -16,7 +16,7 @@ import { adainResBlk, adainResBlkSpec, adainResBlkUp, type AdainResBlkParams } f
 import { highPass } from '../../layers/highpass.ts';
 import { modConvResBlk, modConvResBlkUp, modConvResBlkSpec, isModConvResBlk, type ModConvResBlkParams } from '../../layers/modconv-resblk.ts';
 import { resBlk, resBlkDown, resBlkSpec, type ResBlkParams } from '../../layers/resblk.ts';
-import { decoderOf, type NetConfig } from './config.ts';
+import { decoderOf, type BuiltFor, type NetConfig } from './config.ts';
 import { generatorPlan } from './plan.ts';
 
 /**
@@ -26,19 +26,23 @@ import { generatorPlan } from './plan.ts';
  */
 export type GeneratorConfig = Pick<NetConfig, 'wHpf'>;
 
-export interface GeneratorParams<S extends number = number> {
-  readonly from_rgb: ConvParams<number, 3, 3>;
+/**
+ * G's parameters for config C (`NetConfig`: sizes known at run time). The convs at both ends have the
+ * config's base width in their types; the blocks' widths vary along the arrays and stay `number`.
+ */
+export interface GeneratorParams<C extends NetConfig = NetConfig> extends BuiltFor<C> {
+  readonly from_rgb: ConvParams<C['base'], 3, 3>;
   readonly encode: readonly ResBlkParams[];
   /** AdainResBlk, or ModConvResBlk with `decoder: 'modconv'` (the parameters say which). */
-  readonly decode: readonly DecoderBlockParams<S>[];
+  readonly decode: readonly DecoderBlockParams<C['styleDim']>[];
   /** nn.Sequential(InstanceNorm2d(affine), LeakyReLU, Conv2d): index 1 is the activation. */
-  readonly to_rgb: { readonly '0': AffineParams<number>; readonly '2': ConvParams<3, number, 1> };
+  readonly to_rgb: { readonly '0': AffineParams<C['base']>; readonly '2': ConvParams<3, C['base'], 1> };
 }
 
 export type DecoderBlockParams<S extends number = number> = AdainResBlkParams<number, number, S> | ModConvResBlkParams<number, number, S>;
 
 /** The generator's parameters as specs (no data; dsl/spec.ts), widths and blocks from its plan (plan.ts). */
-export function generatorSpec(key: Key, cfg: NetConfig): Spec<GeneratorParams> {
+export function generatorSpec<C extends NetConfig>(key: Key, cfg: C): Spec<GeneratorParams<C>> {
   const { base, encode, decode } = generatorPlan(cfg);
   const n = encode.length;
   const decoderBlockSpec = decoderOf(cfg) === 'modconv' ? modConvResBlkSpec : adainResBlkSpec;
@@ -52,8 +56,8 @@ export function generatorSpec(key: Key, cfg: NetConfig): Spec<GeneratorParams> {
   } as Spec<GeneratorParams>;
 }
 
-export function initGenerator(key: Key, cfg: NetConfig): GeneratorParams {
-  return materialize<GeneratorParams>(generatorSpec(key, cfg));
+export function initGenerator<const C extends NetConfig>(key: Key, cfg: C): GeneratorParams<C> {
+  return materialize<GeneratorParams<C>>(generatorSpec(key, cfg));
 }
 
 type Maps<N extends number> = Tensor<[N, number, number, number]>;
@@ -74,12 +78,14 @@ function maskedSkip<N extends number>(h: Maps<N>, skip: Maps<N>, mask: Tensor<[N
 }
 
 /**
- * G(x, s). With `cfg.wHpf > 0` the decoder blocks have no shortcut (official quirk, explicit
+ * G(x, s): `x: (N, 3, H, W), s: (N, S) -> (N, 3, H, W)`, with H = W = img and S = styleDim of the config
+ * the parameters were built for (checked statically when that config is literal: `H extends C['img']`).
+ * With `cfg.wHpf > 0` the decoder blocks have no shortcut (official quirk, explicit
  * here); if `masks` are given, the high-pass-filtered encoder features are added back at
  * 32, 64 and 128 px as in the official code. Without masks, that path is skipped.
  */
-export function generator<N extends number, H extends number, W extends number, S extends number>(
-  p: GeneratorParams<S>, x: Tensor<[N, 3, H, W]>, s: Tensor<[NoInfer<N>, NoInfer<S>]>, cfg: GeneratorConfig, masks?: Masks<N>,
+export function generator<N extends number, C extends NetConfig, H extends C['img'], W extends C['img']>(
+  p: GeneratorParams<C>, x: Tensor<[N, 3, H, W]>, s: Tensor<[NoInfer<N>, C['styleDim']]>, cfg: GeneratorConfig, masks?: Masks<N>,
 ): Tensor<[N, 3, H, W]> {
   const { wHpf } = cfg;
   const skips = new Map<number, Maps<N>>();
