@@ -450,27 +450,27 @@ function leakyReluKernel(original: tf.KernelFunc): tf.KernelFunc {
 }
 
 /**
- * A reduction of length B as B1 groups of B2 consecutive values, B = B1 * B2: B1 the largest
- * divisor of B up to sqrt(B), or 1 (one stage) when that is below 4 (e.g. a prime B).
+ * A reduction of length B as B1 x B2, B = B1 * B2: B1 the largest divisor of B up to sqrt(B),
+ * or B itself (one stage) when that is below 4 (e.g. a prime B).
  */
 function reductionStages(b: number): [number, number] {
   let b1 = Math.floor(Math.sqrt(b));
   while (b % b1 !== 0) b1--;
-  return b1 < 4 ? [1, b] : [b1, b / b1];
+  return b1 < 4 ? [b, 1] : [b1, b / b1];
 }
 
 /**
- * Mean and Sum over a block of consecutive axes that is not the innermost one (NHWC: over
- * H, W per sample and channel, as instance norm does; over N, H, W per channel, as a bias
- * gradient does). tfjs-wasm transposes the reduced axes innermost and loops (~4 ms per 1M
+ * Mean and Sum over a block of consecutive axes (NHWC: over H, W per sample and channel, as
+ * instance norm does; over N, H, W per channel, as a bias gradient does; over everything, as
+ * a loss does). tfjs-wasm transposes the reduced axes innermost and loops (~4 ms per 1M
  * elements); the same reduction is XNNPACK's average pooling over `[A, B, 1, C] -> [A, 1, 1, C]`
  * (~0.4 ms). A sum is the average times B (exact when B is a power of two).
  *
- * The pooling adds its window into one float32 accumulator in sequence, so its error grows
- * with B (~1e-6 relative at B = 4,096: 10x PyTorch's, and instance norm's mean and variance,
- * AdaIN's and the bias gradients are such sums). Two stages, means of B2 values then the mean
- * of those B1 means (`reductionStages`), keep every sequence short (64 + 64 at 64x64) for one
- * more call on a B2-times smaller tensor.
+ * Both add each window into one float32 accumulator in sequence, so the error grows with B
+ * (~1e-6 relative at B = 4,096, 10x PyTorch's; 2e-4 for a loss over 256x256 RGB images at
+ * batch 8), and instance norm's mean and variance, AdaIN's and the bias gradients are such
+ * sums. So B is split as B1 x B2 (`reductionStages`): the mean over B1 rows of B2 * C values
+ * (a wide pooling), then over B2 groups of C: two short sequences (64 + 64 at 64x64).
  */
 function reduceKernel(original: tf.KernelFunc, kind: 'mean' | 'sum'): tf.KernelFunc {
   const avgPool = wasmKernel(tf.AvgPool);
@@ -478,26 +478,26 @@ function reduceKernel(original: tf.KernelFunc, kind: 'mean' | 'sum'): tf.KernelF
   return (args: KernelArgs) => {
     const x = args.inputs.x!;
     const { axis, keepDims } = args.attrs as { axis: number | number[]; keepDims: boolean };
-    if (x.dtype !== 'float32' || x.shape.length < 2) return original(args);
+    if (x.dtype !== 'float32' || x.shape.length < 1) return original(args);
     const axes = tf.util.parseAxisParam(axis, x.shape).sort((a, b) => a - b);
     const first = axes[0];
     const last = axes[axes.length - 1];
-    const contiguous = axes.every((a, i) => a === first + i);
-    if (!contiguous || last === x.shape.length - 1) return original(args);
+    if (!axes.every((a, i) => a === first + i)) return original(args);
     const size = (from: number, to: number) => x.shape.slice(from, to).reduce((p, d) => p * d, 1);
     const outer = size(0, first);
     const reduced = size(first, last + 1);
     const inner = size(last + 1, x.shape.length);
-    if (reduced < 2 || outer * reduced * inner < 4096) return original(args);
-    const backend = args.backend as WasmBackend;
-    const pool = (dataId: tf.DataId, a: number, b: number) => avgPool({
-      inputs: { x: { dataId, shape: [a, b, 1, inner], dtype: 'float32' } }, backend, attrs: { filterSize: [b, 1], strides: [1, 1], pad: 'valid' },
-    }) as tf.TensorInfo;
     const [b1, b2] = reductionStages(reduced);
-    let out = pool(x.dataId, outer * b1, b2); // [outer * B1, 1, 1, inner]: means of B2 consecutive rows
-    if (b1 > 1) {
+    // Pooling fewer than 16 channels at a time is no faster than tfjs's loop (short rows, e.g. [512, 64] over 64).
+    if (reduced < 2 || outer * reduced * inner < 4096 || inner * b2 < 16) return original(args);
+    const backend = args.backend as WasmBackend;
+    const pool = (dataId: tf.DataId, a: number, b: number, c: number) => avgPool({
+      inputs: { x: { dataId, shape: [a, b, 1, c], dtype: 'float32' } }, backend, attrs: { filterSize: [b, 1], strides: [1, 1], pad: 'valid' },
+    }) as tf.TensorInfo;
+    let out = pool(x.dataId, outer, b1, b2 * inner); // [outer, 1, 1, B2 * inner]: means over B1
+    if (b2 > 1) {
       const partial = out;
-      out = pool(partial.dataId, outer, b1);
+      out = pool(partial.dataId, outer, b2, inner);
       backend.disposeData(partial.dataId);
     }
     if (kind === 'sum') {
