@@ -16,7 +16,7 @@
  *
  * Kernel fast paths (wasm only, same results up to float32 summation order): Identity and
  * same-dtype Cast without a copy, Reverse over leading axes and Slice as block copies,
- * LeakyRelu as `x * step(x, alpha)`, Mean and Sum over middle axes as XNNPACK average pooling.
+ * LeakyRelu as `x * step(x, alpha)`, Mean and Sum over consecutive axes as two XNNPACK average poolings.
  */
 import * as tf from '@tensorflow/tfjs-core';
 
