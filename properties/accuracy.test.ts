@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import * as tf from '@tensorflow/tfjs-core';
 import { backend } from './lib/setup.ts';
-import { liveTensors } from '../dsl/backend.ts';
+import { liveTensors } from '../dsl/engine/backend.ts';
 
 /** ||ours - ref|| / ||ref||, the reference in float64. */
 function relErr(ours: ArrayLike<number>, ref: ArrayLike<number>): number {
