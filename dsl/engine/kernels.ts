@@ -453,6 +453,9 @@ function leakyReluKernel(original: tf.KernelFunc): tf.KernelFunc {
  * A reduction of length B as B1 x B2, B = B1 * B2: B1 the largest divisor of B up to sqrt(B),
  * or B itself (one stage) when that is below 4 (e.g. a prime B).
  */
+/** The widest row (B2 * C values) the two-stage reduction pools in its first stage. */
+const maxPoolRow = 4096;
+
 function reductionStages(b: number): [number, number] {
   let b1 = Math.floor(Math.sqrt(b));
   while (b % b1 !== 0) b1--;
@@ -487,7 +490,10 @@ function reduceKernel(original: tf.KernelFunc, kind: 'mean' | 'sum'): tf.KernelF
     const outer = size(0, first);
     const reduced = size(first, last + 1);
     const inner = size(last + 1, x.shape.length);
-    const [b1, b2] = reductionStages(reduced);
+    // The first stage pools B2 * C channels at once; tfjs-wasm's AvgPool reads out of bounds on very wide rows
+    // (InceptionV3's global pooling, 8x8 over 2048 channels, crashed as 8 x 16,384), so wide maps take one stage.
+    const stages = reductionStages(reduced);
+    const [b1, b2] = stages[1] * inner > maxPoolRow ? [reduced, 1] : stages;
     // Pooling fewer than 16 channels at a time is no faster than tfjs's loop (short rows, e.g. [512, 64] over 64).
     if (reduced < 2 || outer * reduced * inner < 4096 || inner * b2 < 16) return original(args);
     const backend = args.backend as WasmBackend;
