@@ -23,6 +23,7 @@ import {
 } from '../stargan/v1/config.ts';
 import { attributeGrid } from '../stargan/v1/samples.ts';
 import { initStateV1, lossValuesV1, stepV1, updatesG, type V1Batch, type V1Config, type V1State } from '../stargan/v1/step.ts';
+import { prepareRunDir, readLog, runDir } from './lib/run-folder.ts';
 import { backendFlag, backendFrom, intFlag, numFlag, parseFlags, runMain, UserError } from './lib/cli.ts';
 
 const usage = `usage: tsx examples/train-stargan-v1.ts [--data DIR] [options]
@@ -161,32 +162,6 @@ function validateImages(ds: LabelledDataset, cache: ImageCache, img: number, lim
   if (ds.files.length <= limit) for (const f of ds.files) cache.get(f, img);
 }
 
-/** --out, or a new folder per run: runs/v1-<dataset>-img<N>-<date>-<time>. */
-function runDir(o: Options, ds: LabelledDataset): string {
-  if (o.out) return o.out;
-  if (o.resume) throw new UserError('--resume needs --out DIR: the run folder to continue', 2);
-  const stamp = new Date().toISOString().slice(0, 19).replace(/[-:]/g, '').replace('T', '-');
-  return path.join('runs', `v1-${ds.name.replace(/[^A-Za-z0-9]+/g, '-').replace(/^-|-$/g, '')}-img${o.net.img}-${stamp}`);
-}
-
-/** Creates the run folder and checks it is writable; refuses to overwrite a run unless resuming. */
-function prepareRunDir(dir: string, resume: boolean): string {
-  const ckpt = path.join(dir, 'checkpoint.safetensors');
-  try {
-    fs.mkdirSync(path.join(dir, 'samples'), { recursive: true });
-    const probe = path.join(dir, `.write-test-${process.pid}`);
-    fs.writeFileSync(probe, '');
-    fs.rmSync(probe);
-  } catch (e) {
-    throw new UserError(`--out ${dir}: cannot write there (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
-  if (resume && !fs.existsSync(ckpt)) throw new UserError(`--resume: ${ckpt} does not exist`);
-  if (!resume && fs.existsSync(ckpt)) {
-    throw new UserError(`--out ${dir} already holds a run (${ckpt}): pass --resume to continue it, or choose another --out`);
-  }
-  return ckpt;
-}
-
 /** The training state: fresh, or restored from the run's checkpoint (whose configs then win). */
 function startState(o: Options, net: V1NetConfig, ckpt: string): { cfg: V1Config; state: V1State } {
   if (!o.resume) {
@@ -209,15 +184,6 @@ function startState(o: Options, net: V1NetConfig, ckpt: string): { cfg: V1Config
 }
 
 interface LogLine { iteration: number; elapsed_s: number; [loss: string]: number }
-
-/** The losses log, truncated to `upTo` iterations (a resumed run rewrites what came after its checkpoint). */
-function readLog(file: string, upTo: number): LogLine[] {
-  if (!fs.existsSync(file)) return [];
-  const lines = fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as LogLine);
-  const kept = lines.filter((l) => l.iteration <= upTo);
-  fs.writeFileSync(file, kept.map((l) => JSON.stringify(l) + '\n').join(''));
-  return kept;
-}
 
 const plotted = ['D/loss_real', 'D/loss_fake', 'D/loss_cls', 'D/loss_gp', 'G/loss_fake', 'G/loss_rec', 'G/loss_cls'];
 
@@ -258,13 +224,13 @@ async function main(): Promise<void> {
   const net: V1NetConfig = { ...o.net, datasets: [{ name: ds.name.split('/')[0], size: ds.attrs.length, kind }] };
   const invalid = validateV1NetConfig(net);
   if (invalid._tag === 'Left') throw new UserError(invalid.left, 2);
-  const dir = runDir(o, ds);
+  const dir = runDir(o.out, o.resume, 'v1-', ds.name, o.net.img);
   const ckpt = prepareRunDir(dir, o.resume);
   const cache = createImageCache();
   validateImages(ds, cache, net.img);
   let { cfg, state } = startState(o, net, ckpt);
   const logFile = path.join(dir, 'losses.jsonl');
-  const log = readLog(logFile, state.iteration);
+  const log = readLog<LogLine>(logFile, state.iteration);
   const counts = labelCounts(ds);
   fs.writeFileSync(path.join(dir, 'run.json'), JSON.stringify({
     dataset: ds.name, source: ds.source, images: ds.files.length, labels: ds.attrs, label_counts: counts, groups: ds.groups,

@@ -28,6 +28,7 @@ import {
   fromTrainState, initStepState, step, stepLossNames, stepLossValues, toTrainState, type StepBatch, type StepContext, type StepState,
 } from '../stargan/step/step.ts';
 import { buildTripletPool, tripletBatch, type TripletPool } from '../stargan/step/triplets.ts';
+import { prepareRunDir, readLog, runDir } from './lib/run-folder.ts';
 import { backendFlag, backendFrom, choiceFlag, intFlag, numFlag, parseFlags, runMain, UserError } from './lib/cli.ts';
 
 const usage = `usage: tsx examples/train-step.ts [--data DIR] [options]
@@ -160,30 +161,6 @@ function validateImages(ds: Dataset, cache: ImageCache, img: number, limit = 500
   if (files.length <= limit) for (const f of files) cache.get(f, img);
 }
 
-function runDir(o: Options, ds: Dataset): string {
-  if (o.out) return o.out;
-  if (o.resume) throw new UserError('--resume needs --out DIR: the run folder to continue', 2);
-  const stamp = new Date().toISOString().slice(0, 19).replace(/[-:]/g, '').replace('T', '-');
-  return path.join('runs', `step-${ds.name.replace(/[^A-Za-z0-9]+/g, '-').replace(/^-|-$/g, '')}-img${o.run.net.img}-${stamp}`);
-}
-
-function prepareRunDir(dir: string, resume: boolean): string {
-  const ckpt = path.join(dir, 'checkpoint.safetensors');
-  try {
-    fs.mkdirSync(path.join(dir, 'samples'), { recursive: true });
-    const probe = path.join(dir, `.write-test-${process.pid}`);
-    fs.writeFileSync(probe, '');
-    fs.rmSync(probe);
-  } catch (e) {
-    throw new UserError(`--out ${dir}: cannot write there (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
-  if (resume && !fs.existsSync(ckpt)) throw new UserError(`--resume: ${ckpt} does not exist`);
-  if (!resume && fs.existsSync(ckpt)) {
-    throw new UserError(`--out ${dir} already holds a run (${ckpt}): pass --resume to continue it, or choose another --out`);
-  }
-  return ckpt;
-}
-
 /** The state and config: fresh, or the checkpoint's (its config wins; explicit stage lengths may change stages not yet finished). */
 function startState(o: Options, run: StepRunConfig, ckpt: string): { run: StepRunConfig; state: StepState } {
   if (!o.resume) return { run, state: initStepState(makeKey(o.seed), run) };
@@ -206,14 +183,6 @@ function startState(o: Options, run: StepRunConfig, ckpt: string): { run: StepRu
 }
 
 interface LogLine { iteration: number; stage: string; elapsed_s: number; [loss: string]: number | string }
-
-function readLog(file: string, upTo: number): LogLine[] {
-  if (!fs.existsSync(file)) return [];
-  const lines = fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as LogLine);
-  const kept = lines.filter((l) => l.iteration <= upTo);
-  fs.writeFileSync(file, kept.map((l) => JSON.stringify(l) + '\n').join(''));
-  return kept;
-}
 
 function plotLosses(file: string, log: LogLine[]): void {
   if (log.length < 2) return;
@@ -266,7 +235,7 @@ async function main(): Promise<void> {
   if (invalid._tag === 'Left') throw new UserError(invalid.left, 2);
   const invalidStep = validateStepConfig(requested.step);
   if (invalidStep._tag === 'Left') throw new UserError(invalidStep.left, 2);
-  const dir = runDir(o, ds);
+  const dir = runDir(o.out, o.resume, 'step-', ds.name, o.run.net.img);
   const ckpt = prepareRunDir(dir, o.resume);
   const cache = createImageCache();
   validateImages(ds, cache, requested.net.img);
@@ -278,7 +247,7 @@ async function main(): Promise<void> {
   const pool = needPool ? triplets(ds, run, features) : undefined;
   if (pool && state.iteration === 0) writeGrid(path.join(dir, 'samples', 'triplets.png'), tripletGrid(pool, gridAnchors(pool, makeKey(o.seed + 0x5eed))), run.net.img);
   const logFile = path.join(dir, 'losses.jsonl');
-  const log = readLog(logFile, state.iteration);
+  const log = readLog<LogLine>(logFile, state.iteration);
   fs.writeFileSync(path.join(dir, 'run.json'), JSON.stringify({ dataset: ds.name, source: ds.source, domains: ds.domains, images: ds.files.map((f) => f.length), ...run, batch: o.batch, seed: o.seed, backend }, null, 2));
   console.log(`${o.resume ? 'resuming' : 'training'} StEP on StarGAN v2 on ${ds.name}: ${ds.domains.map((d, i) => `${d} (${ds.files[i].length})`).join(', ')}`);
   console.log(`img ${run.net.img}, base ${run.net.base}, max ${run.net.maxConv}, ${decoderOf(run.net)} decoder, batch ${o.batch}, ${backend}; stages ${stages.map((st) => `${st} ${run.step.stages[st]}`).join(', ')}; iteration ${state.iteration} -> ${total}; output in ${dir}`);
