@@ -188,10 +188,11 @@ function plotLosses(file: string, log: LogLine[], metrics: LogLine[] = []): void
     const m = (k: string) => metrics.map((l) => l[k] ?? NaN);
     panels.push({
       series: {
-        'latent (EMA G)': m('latent'), 'reference (EMA G)': m('ref'), 'latent, changed region': m('latent_inside'),
-        'source unchanged': m('identity'), 'source unchanged, changed region': m('identity_inside'),
+        'latent-guided': m('latent'), 'reference-guided': m('ref'), 'latent, in region': m('latent_inside'),
+        'source as is': m('identity'), 'source as is, in region': m('identity_inside'),
       },
-      opts: { title: 'held-out emoji: mean L1 to the real emoji in the target tone (lower is better)', x: metrics.map((l) => l.iteration), smooth: 0, robust: false },
+      // "in region": pixels the translation must change (where the source and the target tone differ).
+      opts: { title: 'held-out emoji: mean L1 to the real emoji in the target tone (EMA G)', x: metrics.map((l) => l.iteration), smooth: 0, robust: false },
     });
   }
   writeStackedPlots(file, panels);
