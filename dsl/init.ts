@@ -7,41 +7,42 @@ import type { AffineParams, ConvParams, LinearParams } from './ops.ts';
 import { type Key, split } from './random.ts';
 import { materialize, ParamSpec, type Spec } from './spec.ts';
 
-type AnyConv = ConvParams<number, number, number>;
-type AnyLinear = LinearParams<number, number>;
-type AnyAffine = AffineParams<number>;
-
 /** A conv layer `Ci -> Co` with a KxK kernel: weight He-normal with std sqrt(2 / (Ci K K)), bias 0. */
-export function convSpec(key: Key, ci: number, co: number, k: number, bias = true): Spec<AnyConv> {
-  const weight = new ParamSpec([co, ci, k, k], 'conv', { normal: { key, std: Math.sqrt(2 / (ci * k * k)) } });
-  return bias ? { weight, bias: new ParamSpec([co], 'plain', 'zeros') } : { weight };
+export function convSpec<Ci extends number, Co extends number, K extends number>(
+  key: Key, ci: Ci, co: Co, k: K, bias = true,
+): Spec<ConvParams<Co, Ci, K>> {
+  const weight = new ParamSpec<[Co, Ci, K, K]>([co, ci, k, k], 'conv', { normal: { key, std: Math.sqrt(2 / (ci * k * k)) } });
+  return bias ? { weight, bias: new ParamSpec<[Co]>([co], 'plain', 'zeros') } : { weight };
 }
 
 /** A linear layer `I -> O`: weight He-normal with std sqrt(2 / I), bias 0. */
-export function linearSpec(key: Key, i: number, o: number): Spec<AnyLinear> {
-  return { weight: new ParamSpec([o, i], 'linear', { normal: { key, std: Math.sqrt(2 / i) } }), bias: new ParamSpec([o], 'plain', 'zeros') };
+export function linearSpec<I extends number, O extends number>(key: Key, i: I, o: O): Spec<LinearParams<O, I>> {
+  return {
+    weight: new ParamSpec<[O, I]>([o, i], 'linear', { normal: { key, std: Math.sqrt(2 / i) } }),
+    bias: new ParamSpec<[O]>([o], 'plain', 'zeros'),
+  };
 }
 
 /** An affine norm over C channels: weight 1, bias 0 (PyTorch's default). */
-export function affineSpec(c: number): Spec<AnyAffine> {
-  return { weight: new ParamSpec([c], 'plain', 'ones'), bias: new ParamSpec([c], 'plain', 'zeros') };
+export function affineSpec<C extends number>(c: C): Spec<AffineParams<C>> {
+  return { weight: new ParamSpec<[C]>([c], 'plain', 'ones'), bias: new ParamSpec<[C]>([c], 'plain', 'zeros') };
 }
 
 /** A conv layer `Ci -> Co` with a KxK kernel, He-initialised. */
 export function initConv<Co extends number, Ci extends number, K extends number>(
   key: Key, ci: Ci, co: Co, k: K, bias = true,
 ): ConvParams<Co, Ci, K> {
-  return materialize<AnyConv>(convSpec(key, ci, co, k, bias)) as ConvParams<Co, Ci, K>;
+  return materialize<ConvParams<Co, Ci, K>>(convSpec(key, ci, co, k, bias));
 }
 
 /** A linear layer `I -> O`, He-initialised. */
 export function initLinear<O extends number, I extends number>(key: Key, i: I, o: O): LinearParams<O, I> {
-  return materialize<AnyLinear>(linearSpec(key, i, o)) as LinearParams<O, I>;
+  return materialize<LinearParams<O, I>>(linearSpec(key, i, o));
 }
 
 /** An affine norm over C channels: weight 1, bias 0 (PyTorch's default). */
 export function initAffine<C extends number>(c: C): AffineParams<C> {
-  return materialize<AnyAffine>(affineSpec(c)) as AffineParams<C>;
+  return materialize<AffineParams<C>>(affineSpec(c));
 }
 
 /** Splits a key into a named set of child keys (one per sub-layer). */

@@ -118,6 +118,11 @@ export type Half<D extends number> = number extends D
 /** `2 D`. */
 export type Double<D extends number> = Sum<D, D>;
 
+/** The smaller of A and B (a channel cap: `min(2 * din, maxConv)`). */
+export type Min<A extends number, B extends number> = number extends A | B
+  ? number
+  : AnyNever<[A, B]> extends true ? never : [SubD<Digits<A>, Digits<B>>] extends [never] ? A : B;
+
 /** `C * H * W`: the features of a flattened map (512x4x4 -> 8192). */
 export type Flat<C extends number, H extends number, W extends number> = Product<C, Product<H, W>>;
 

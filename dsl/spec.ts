@@ -9,18 +9,28 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { normal, type Key } from './random.ts';
-import { typed, type Role } from './tensor.ts';
+import type { Shape } from './shape.ts';
+import { typed, type Role, type Tensor } from './tensor.ts';
 
 /** How init fills a parameter: He-normal from a key with a standard deviation, or constant. */
 export type Fill = { readonly normal: { readonly key: Key; readonly std: number } } | 'zeros' | 'ones';
 
-/** One parameter, without data. `shape` is the logical (torch) order, e.g. `[Co, Ci, K, K]` for a conv weight. */
-export class ParamSpec {
+/**
+ * One parameter, without data. `shape` is the logical (torch) order, e.g. `[Co, Ci, K, K]` for a conv weight.
+ * `S` is that shape as a type, compared as a tensor's (dimension by dimension, `number` a wildcard), so a spec
+ * built with the wrong width does not fit a typed record's spec: `Spec<ConvParams<16, 3, 3>>` does not take
+ * `convSpec(key, 3, 512, 3)`. (Inside code generic in a config C, TypeScript lets any number stand for
+ * `C['base']`: see docs/types.md.)
+ */
+export class ParamSpec<S extends Shape = Shape> {
+  /** Phantom (types only, never set): the shape `S`. */
+  declare readonly tensorType?: Tensor<S>;
   constructor(readonly shape: readonly number[], readonly role: Role, readonly fill: Fill) {}
 }
 
-/** The spec of a parameter record `P`: the same structure with a `ParamSpec` for every tensor. */
-export type Spec<P> = P extends tf.Tensor ? ParamSpec
+/** The spec of a parameter record `P`: the same structure with a `ParamSpec` for every tensor, of that tensor's shape. */
+export type Spec<P> = P extends Tensor<infer S> ? ParamSpec<S>
+  : P extends tf.Tensor ? ParamSpec
   : P extends readonly (infer E)[] ? readonly Spec<E>[]
   : P extends object ? { readonly [K in keyof P]: Spec<P[K]> }
   : P;

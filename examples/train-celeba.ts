@@ -11,7 +11,7 @@ import cliProgress from 'cli-progress';
 import * as tf from '@tensorflow/tfjs-core';
 import { advance, disposeParams, key as makeKey } from '../dsl/index.ts';
 import { configDiff, loadCheckpoint, saveCheckpoint } from '../stargan/checkpoints/ours.ts';
-import { defaultTrain, emaBetaAt, officialBase, validateNetConfig, type NetConfig, type TrainConfig } from '../stargan/v2/config.ts';
+import { decoderKinds, decoderOf, defaultTrain, emaBetaAt, officialBase, validateNetConfig, type NetConfig, type TrainConfig } from '../stargan/v2/config.ts';
 import { datasetBatch } from '../stargan/data/batch.ts';
 import type { Dataset } from '../stargan/data/datasets.ts';
 import { EMOJI_VENDORS, type EmojiVendor } from '../stargan/data/emoji.ts';
@@ -22,6 +22,7 @@ import { baselines, evaluateHeldOut, loadHeldOut, pairedGrid, type HeldOut } fro
 import { createImageCache, type ImageCache } from '../stargan/data/sampler.ts';
 import { sampleGrids, writeGrid } from '../stargan/samples.ts';
 import { initTrainState, lossValues, step, type Batch, type StarGANConfig, type TrainState } from '../stargan/v2/step.ts';
+import { prepareRunDir, readLog, runDir } from './lib/run-folder.ts';
 import { backendFlag, backendFrom, choiceFlag, intFlag, numFlag, parseFlags, runMain, UserError } from './lib/cli.ts';
 
 const usage = `usage: tsx examples/train-celeba.ts [--data DIR] [options]
@@ -35,6 +36,7 @@ Trains StarGAN v2. Data (--data):
 
 Model:    --img N (64) --base N (official 2^14/img; default 32 at img 64) --max-conv N (256)
           --mapping-hidden N (512) --w-hpf X (0) --style-dim N (64) --latent-dim N (16)
+          --decoder adain|modconv (adain: the official AdainResBlk; modconv: StyleGAN2 modulated convs)
 Training: --batch N (8) --iters N (total iterations, 10000) --lr X (1e-4) --f-lr X (1e-6)
           --lambda-reg X (1) --lambda-sty X (1) --lambda-ds X (1) --lambda-cyc X (1)
           --ds-iter N (iterations for lambda_ds to decay to 0; 100000) --seed N (0)
@@ -53,7 +55,7 @@ Ctrl-C saves a checkpoint and exits (code 130); run again with --resume to conti
 const flags = {
   data: { type: 'string' }, attrs: { type: 'string' }, 'test-size': { type: 'string' }, vendors: { type: 'string' }, emoji: { type: 'string' },
   img: { type: 'string' }, base: { type: 'string' }, 'max-conv': { type: 'string' }, 'mapping-hidden': { type: 'string' },
-  'w-hpf': { type: 'string' }, 'style-dim': { type: 'string' }, 'latent-dim': { type: 'string' },
+  'w-hpf': { type: 'string' }, 'style-dim': { type: 'string' }, 'latent-dim': { type: 'string' }, decoder: { type: 'string' },
   batch: { type: 'string' }, iters: { type: 'string' }, lr: { type: 'string' }, 'f-lr': { type: 'string' },
   'lambda-reg': { type: 'string' }, 'lambda-sty': { type: 'string' }, 'lambda-ds': { type: 'string' }, 'lambda-cyc': { type: 'string' },
   'ds-iter': { type: 'string' }, seed: { type: 'string' }, 'no-augment': { type: 'boolean' },
@@ -89,7 +91,7 @@ interface Options {
 
 const netFlags: [keyof NetConfig, string][] = [
   ['img', 'img'], ['base', 'base'], ['maxConv', 'max-conv'], ['mappingHidden', 'mapping-hidden'],
-  ['wHpf', 'w-hpf'], ['styleDim', 'style-dim'], ['latentDim', 'latent-dim'],
+  ['wHpf', 'w-hpf'], ['styleDim', 'style-dim'], ['latentDim', 'latent-dim'], ['decoder', 'decoder'],
 ];
 
 function options(v: Values): Options {
@@ -104,6 +106,7 @@ function options(v: Values): Options {
     latentDim: intFlag('latent-dim', v['latent-dim'], 16),
     mappingHidden: intFlag('mapping-hidden', v['mapping-hidden'], 512),
     wHpf: numFlag('w-hpf', v['w-hpf'], 0),
+    decoder: choiceFlag('decoder', v.decoder, decoderKinds, 'adain'),
   };
   const iters = intFlag('iters', v.iters, 10_000);
   const train: TrainConfig = {
@@ -153,32 +156,6 @@ function validateImages(ds: Dataset, cache: ImageCache, img: number, limit = 500
   if (files.length <= limit) for (const f of files) cache.get(f, img);
 }
 
-/** --out, or a new folder per run: runs/<dataset>-img<N>-<date>-<time>. */
-function runDir(o: Options, ds: Dataset): string {
-  if (o.out) return o.out;
-  if (o.resume) throw new UserError('--resume needs --out DIR: the run folder to continue', 2);
-  const stamp = new Date().toISOString().slice(0, 19).replace(/[-:]/g, '').replace('T', '-');
-  return path.join('runs', `${ds.name.replace(/[^A-Za-z0-9]+/g, '-').replace(/^-|-$/g, '')}-img${o.net.img}-${stamp}`);
-}
-
-/** Creates the run folder and checks it is writable; refuses to overwrite a run unless resuming. */
-function prepareRunDir(dir: string, resume: boolean): string {
-  const ckpt = path.join(dir, 'checkpoint.safetensors');
-  try {
-    fs.mkdirSync(path.join(dir, 'samples'), { recursive: true });
-    const probe = path.join(dir, `.write-test-${process.pid}`);
-    fs.writeFileSync(probe, '');
-    fs.rmSync(probe);
-  } catch (e) {
-    throw new UserError(`--out ${dir}: cannot write there (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
-  if (resume && !fs.existsSync(ckpt)) throw new UserError(`--resume: ${ckpt} does not exist`);
-  if (!resume && fs.existsSync(ckpt)) {
-    throw new UserError(`--out ${dir} already holds a run (${ckpt}): pass --resume to continue it, or choose another --out`);
-  }
-  return ckpt;
-}
-
 /** The training state: fresh, or restored from the run's checkpoint (whose config then wins). */
 function startState(o: Options, net: NetConfig, ckpt: string): { cfg: StarGANConfig; state: TrainState } {
   if (!o.resume) {
@@ -196,15 +173,6 @@ function startState(o: Options, net: NetConfig, ckpt: string): { cfg: StarGANCon
 }
 
 interface LogLine { iteration: number; elapsed_s: number; [loss: string]: number }
-
-/** The losses log, truncated to `upTo` iterations (a resumed run rewrites what came after its checkpoint). */
-function readLog(file: string, upTo: number): LogLine[] {
-  if (!fs.existsSync(file)) return [];
-  const lines = fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as LogLine);
-  const kept = lines.filter((l) => l.iteration <= upTo);
-  fs.writeFileSync(file, kept.map((l) => JSON.stringify(l) + '\n').join(''));
-  return kept;
-}
 
 /** The losses, and under them the held-out metrics when there are any, in one PNG. */
 function plotLosses(file: string, log: LogLine[], metrics: LogLine[] = []): void {
@@ -279,19 +247,19 @@ async function main(): Promise<void> {
   const net = { ...o.net, domains: ds.domains.length };
   const invalid = validateNetConfig(net);
   if (invalid._tag === 'Left') throw new UserError(invalid.left, 2);
-  const dir = runDir(o, ds);
+  const dir = runDir(o.out, o.resume, '', ds.name, o.net.img);
   const ckpt = prepareRunDir(dir, o.resume);
   const cache = createImageCache();
   validateImages(ds, cache, net.img);
   let { cfg, state } = startState(o, net, ckpt);
   const logFile = path.join(dir, 'losses.jsonl');
-  const log = readLog(logFile, state.iteration);
+  const log = readLog<LogLine>(logFile, state.iteration);
   const metricsFile = path.join(dir, 'metrics.jsonl');
-  const metrics = readLog(metricsFile, state.iteration);
+  const metrics = readLog<LogLine>(metricsFile, state.iteration);
   const heldOut = o.evalEvery > 0 || (!o.data && o.emoji === 'tones') ? loadHeldOut(samples as PairedDataset, ds, cfg.net.img) : undefined;
   fs.writeFileSync(path.join(dir, 'run.json'), JSON.stringify({ dataset: ds.name, source: ds.source, domains: ds.domains, images: ds.files.map((f) => f.length), ...(heldOut ? { held_out: (samples as PairedDataset).items } : {}), ...cfg, batch: o.batch, seed: o.seed, backend }, null, 2));
   console.log(`${o.resume ? 'resuming' : 'training'} StarGAN v2 on ${ds.name}: ${ds.domains.map((d, i) => `${d} (${ds.files[i].length})`).join(', ')}`);
-  console.log(`img ${cfg.net.img}, base ${cfg.net.base}, max ${cfg.net.maxConv}, batch ${o.batch}, ${backend}; iteration ${state.iteration} -> ${o.iters}; output in ${dir}`);
+  console.log(`img ${cfg.net.img}, base ${cfg.net.base}, max ${cfg.net.maxConv}, ${decoderOf(cfg.net)} decoder, batch ${o.batch}, ${backend}; iteration ${state.iteration} -> ${o.iters}; output in ${dir}`);
 
   let interrupted = false;
   process.once('SIGINT', () => { interrupted = true; });

@@ -8,7 +8,6 @@
  * its FAN's heatmaps.
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { image, key as makeKey, labels, normal, split, typed, type Tensor } from '../dsl/index.ts';
@@ -35,7 +34,7 @@ train-celeba.ts, or an official StarGAN v2 checkpoint, see import-pytorch.ts).
   --psi X             truncation toward the domain's mean style, 0..1 (default 1: none)
   --seed N            latent seed (default 0)
   --out DIR           where PNGs go (default translations/)
-  --backend wasm|cpu --threads N (wasm threads; default: the machine's cores, up to 4 (results are bit-identical))`;
+  --backend wasm|cpu --threads N (wasm threads, default 1)`;
 
 const flags = {
   input: { type: 'string' }, target: { type: 'string' }, ref: { type: 'string' }, samples: { type: 'string' },
@@ -94,7 +93,7 @@ async function main(): Promise<void> {
   const files = inputFiles(values.input);
   if (values.ref && !fs.existsSync(values.ref)) throw new UserError(`--ref ${values.ref}: no such file`);
   const outDir = values.out ?? 'translations';
-  await backendFrom(values.backend, values.threads, Math.min(4, os.availableParallelism()));
+  await backendFrom(values.backend, values.threads);
   const loaded = loadAnyCheckpoint(positionals[0]);
   const { net, ema } = loaded;
   const domainNames = domainNamesOf(loaded.metadata, net.domains);

@@ -9,12 +9,12 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs-core';
 import './lib/setup.ts';
-import { disposeParams, flattenParams, key, liveTensors } from '../dsl/index.ts';
+import { disposeParams, flattenParams, flattenSpec, key, liveTensors } from '../dsl/index.ts';
 import { recordToEntries } from '../dsl/record-io.ts';
 import { loadEmaNets, loadNets } from '../stargan/checkpoints/ours.ts';
 import { afhq, small, type NetConfig } from '../stargan/v2/config.ts';
 import { forwardFlops, iterationFlops } from '../stargan/v2/flops.ts';
-import { initNets } from '../stargan/v2/nets.ts';
+import { initNets, netsSpec } from '../stargan/v2/nets.ts';
 
 const tiny: NetConfig = { img: 32, base: 8, maxConv: 32, domains: 2, styleDim: 8, latentDim: 4, mappingHidden: 16, wHpf: 0 };
 const tinyHpf: NetConfig = { img: 32, base: 4, maxConv: 8, domains: 3, styleDim: 8, latentDim: 4, mappingHidden: 16, wHpf: 1 };
@@ -83,4 +83,15 @@ test('a failed load names the tensor and frees what it had loaded', () => {
   assert.throws(() => loadEmaNets(entries, tiny, 'x.safetensors', ''), /^Error: x\.safetensors: missing tensor 'style_encoder\.unshared\.1\.bias'$/);
   assert.equal(liveTensors(), before, 'no tensor left behind');
   tf.dispose(flattenParams(nets).map(([, t]) => t));
+});
+
+test('below the channel cap, the trunk\'s last conv and E\'s and D\'s heads read the trunk\'s width, not maxConv', () => {
+  // The type checker cannot tell cfg.maxConv from the trunk's width inside init (generic code; docs/types.md),
+  // and in the pinned configs above the two are equal. img 16, base 8: two blocks, 8 -> 16 -> 32, cap 512.
+  const cfg: NetConfig = { ...tiny, img: 16, base: 8, maxConv: 512, domains: 3, styleDim: 6 };
+  const shapes = new Map(flattenSpec(netsSpec(key(0), cfg)).map(([name, s]) => [name, s.shape]));
+  assert.deepEqual(shapes.get('style_encoder.shared.4.weight'), [32, 32, 4, 4]);
+  assert.deepEqual(shapes.get('style_encoder.unshared.2.weight'), [6, 32]);
+  assert.deepEqual(shapes.get('discriminator.main.4.weight'), [32, 32, 4, 4]);
+  assert.deepEqual(shapes.get('discriminator.main.6.weight'), [3, 32, 1, 1]);
 });

@@ -230,3 +230,46 @@ describe('bad input: one line naming the file or flag, non-zero exit, nothing ov
     });
   }
 });
+
+describe('the modconv decoder and StEP (train-step.ts)', () => {
+  const stepArgs = (out: string, stages: [number, number, number, number]) => [
+    '--data', path.join(tmp, 'styles'), '--out', out, '--pool-size', '19', '--seed', '5', '--sample-every', '100', ...tiny,
+    '--pretrain-iters', String(stages[0]), '--generator-iters', String(stages[1]), '--finetune-iters', String(stages[2]), '--mapper-iters', String(stages[3]),
+  ];
+
+  test('train-celeba --decoder modconv records the decoder; translate.ts loads it from the checkpoint', () => {
+    const out = path.join(tmp, 'run-modconv');
+    let r = run('train-celeba', ['--data', path.join(tmp, 'afhq'), '--out', out, '--iters', '1', '--decoder', 'modconv', ...tiny]);
+    assert.equal(r.code, 0, r.stderr.join('\n'));
+    assert.equal(JSON.parse(readSafetensors(path.join(out, 'checkpoint.safetensors')).metadata.net_config).decoder, 'modconv');
+    r = run('translate', [path.join(out, 'checkpoint.safetensors'), '--input', path.join(tmp, 'afhq', 'val', 'cat', '0.png'), '--target', 'dog', '--samples', '1', '--out', path.join(tmp, 'translated-modconv')]);
+    assert.equal(r.code, 0, r.stderr.join('\n'));
+    assert.ok(fs.existsSync(path.join(tmp, 'translated-modconv', '0_to_dog_0.png')));
+  });
+
+  test('all four stages, then a split run resumed with a longer schedule gives the same weights; translate.ts reads the result', () => {
+    domainFolders(path.join(tmp, 'styles'), { plain: 20, striped: 20 });
+    const straight = path.join(tmp, 'step-straight');
+    let r = run('train-step', stepArgs(straight, [1, 1, 1, 1]));
+    assert.equal(r.code, 0, r.stderr.join('\n'));
+    for (const f of ['checkpoint.safetensors', 'losses.jsonl', 'run.json', 'samples/triplets.png', 'samples/000001_retrieval.png', 'samples/000004_latent.png']) {
+      assert.ok(fs.existsSync(path.join(straight, f)), f);
+    }
+    const meta = readSafetensors(path.join(straight, 'checkpoint.safetensors')).metadata;
+    assert.deepEqual(JSON.parse(meta.step_config).stages, { pretrain: 1, generator: 1, finetune: 1, mapper: 1 });
+    const split = path.join(tmp, 'step-split');
+    assert.equal(run('train-step', stepArgs(split, [1, 1, 0, 0])).code, 0);
+    r = run('train-step', [...stepArgs(split, [1, 1, 1, 1]), '--resume']);
+    assert.equal(r.code, 0, r.stderr.join('\n'));
+    const [a, b] = [straight, split].map((d) => readSafetensors(path.join(d, 'checkpoint.safetensors')).tensors);
+    for (const [name, e] of a) assert.deepEqual(e.data, b.get(name)!.data, `${name} differs`);
+    r = run('translate', [path.join(straight, 'checkpoint.safetensors'), '--input', path.join(tmp, 'styles', 'val', 'plain', '0.png'), '--target', 'striped', '--out', path.join(tmp, 'translated-step')]);
+    assert.equal(r.code, 0, r.stderr.join('\n'));
+  });
+
+  test('bad input: too few images for triplets, a schedule that rewrites the past, resuming a non-StEP run', () => {
+    assertFails(run('train-step', ['--data', path.join(tmp, 'afhq'), '--out', path.join(tmp, 'step-small'), ...tiny]), /afhq[/\\]train: domain 'cat' has 3 images; triplets need at least 19/);
+    assertFails(run('train-step', [...stepArgs(path.join(tmp, 'step-split'), [2, 1, 1, 1]), '--resume']), /checkpoint\.safetensors: the stage lengths .* would change iterations already run/);
+    assertFails(run('train-step', ['--out', path.join(tmp, 'run-modconv'), '--resume', '--data', path.join(tmp, 'afhq'), ...tiny]), /run-modconv[/\\]checkpoint\.safetensors: not a StEP run/);
+  });
+});

@@ -12,6 +12,7 @@ import {
 } from '../dsl/index.ts';
 import { adaIN, type AdaINParams } from '../layers/adain.ts';
 import { resBlk, resBlkDown, type ResBlkParams } from '../layers/resblk.ts';
+import type { NetConfig } from '../stargan/v2/config.ts';
 import { generator, type GeneratorParams } from '../stargan/v2/generator.ts';
 import { mappingNetwork, type MappingParams } from '../stargan/v2/mapping.ts';
 
@@ -31,8 +32,10 @@ declare const lin512to64: LinearParams<64, 512>;
 declare const affine64: AffineParams<64>;
 declare const adain64: AdaINParams<64, 64>;
 declare const block: ResBlkParams<64, 64>;
-declare const g: GeneratorParams<64>;
-declare const f: MappingParams<16, 64>;
+/** A config known at run time except for its latent and style sizes. */
+type Styles64 = NetConfig & { readonly latentDim: 16; readonly styleDim: 64 };
+declare const g: GeneratorParams<Styles64>;
+declare const f: MappingParams<Styles64>;
 declare const y: Labels<N>;
 declare const heads: Tensor<[2, N, 64]>;
 

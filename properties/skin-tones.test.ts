@@ -15,7 +15,7 @@ import { disposeParams, key, leaves, mapParams, tidyTree } from '../dsl/index.ts
 import { defaultTrain, emaBetaAt, type NetConfig, type TrainConfig } from '../stargan/v2/config.ts';
 import { numpyPermutation } from '../stargan/data/numpy-permutation.ts';
 import { SKIN_TONE_DOMAINS, skinToneDataset } from '../stargan/data/skin-tones.ts';
-import { changedRegion, pairedL1 } from '../stargan/eval/paired.ts';
+import { changedRegion, pairedL1 } from '../stargan/eval/anchor-l1.ts';
 import { baselines, type HeldOut } from '../stargan/eval/held-out.ts';
 import { emaUpdate, initTrainState, type StarGANConfig } from '../stargan/v2/step.ts';
 

@@ -39,6 +39,7 @@ test('training defaults are the official ones (main.py, solver.py) and those of 
   const official = {
     lambdaReg: 1, lambdaSty: 1, lambdaDs: 1, lambdaCyc: 1, dsIter: 100_000,
     lr: 1e-4, fLr: 1e-6, beta1: 0, beta2: 0.99, weightDecay: 1e-4, emaBeta: 0.999,
+    emaRampup: 0, // no ramp-up: the official constant EMA beta
   };
   assert.deepEqual(defaultTrain, official);
   // pytorch-parity.ts takes the oracle's config, so the defaults are only checked here.

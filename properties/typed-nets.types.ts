@@ -11,6 +11,7 @@ import {
   selectLogit, sequence, stack, up2,
   type ConvParams, type Labels, type LinearParams, type Poolable, type Tensor,
 } from '../dsl/index.ts';
+import type { NetConfig } from '../stargan/v2/config.ts';
 import { discriminator, type DiscriminatorParams } from '../stargan/v2/discriminator.ts';
 import { styleEncoder, type StyleEncoderParams } from '../stargan/v2/style-encoder.ts';
 
@@ -168,7 +169,7 @@ export const mixedHeads = domainHeads([head64, head32]);
 // batch of 8 with labels of 4 is an error, not a batch of type 8 | 4.
 
 declare const d: DiscriminatorParams;
-declare const e: StyleEncoderParams<64>;
+declare const e: StyleEncoderParams<NetConfig & { readonly styleDim: 64 }>;
 declare const images8: Tensor<[8, 3, 32, 32]>;
 declare const labels8: Labels<8>;
 declare const labels4: Labels<4>;

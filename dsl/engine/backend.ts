@@ -6,11 +6,13 @@ import '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
 import { registerGradients } from './kernels.ts';
+import { registerStridedGradients } from './strided.ts';
 
 export type BackendName = 'wasm' | 'cpu';
 export const backendNames: readonly BackendName[] = ['wasm', 'cpu'];
 
 registerGradients();
+registerStridedGradients();
 
 /** Selects and initialises a backend; resolves to its name. */
 export async function useBackend(name: BackendName = 'wasm'): Promise<BackendName> {

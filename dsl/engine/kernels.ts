@@ -16,7 +16,10 @@
  *
  * Kernel fast paths (wasm only, same results up to float32 summation order): Identity and
  * same-dtype Cast without a copy, Reverse over leading axes and Slice as block copies,
- * LeakyRelu as `x * step(x, alpha)`, Mean and Sum over middle axes as XNNPACK average pooling.
+ * LeakyRelu as `x * step(x, alpha)`, Mean and Sum over consecutive axes as two XNNPACK average poolings.
+ *
+ * Over 400 lines on purpose: each replacement is registered against tfjs's kernel and gradient
+ * registries in one place, so the set of what this project overrides on wasm reads as one list.
  */
 import * as tf from '@tensorflow/tfjs-core';
 
@@ -62,7 +65,7 @@ export function im2col(x: tf.Tensor4D, info: Conv2DInfo): tf.Tensor4D {
  */
 
 /** dL/dW of a stride-1 conv; see `convFilterGradStride1`. Other strides: im2col + one matMul. */
-function convFilterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, filterShape: number[], info: Conv2DInfo): tf.Tensor4D {
+export function convFilterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, filterShape: number[], info: Conv2DInfo): tf.Tensor4D {
   const stride1 = info.strideHeight === 1 && info.strideWidth === 1 && info.dilationHeight === 1 && info.dilationWidth === 1;
   if (stride1) return convFilterGradStride1(x, dy, filterShape, info);
   const [kh, kw, ci, co] = filterShape;
@@ -89,12 +92,29 @@ function convFilterGradStride1(x: tf.Tensor4D, dy: tf.Tensor4D, filterShape: num
     const rows = n * dy.shape[1] * dy.shape[2];
     const k = kh * kw * ci;
     const colsT = () => (kh === 1 ? tf.reshape(tf.transpose(x, [3, 0, 1, 2]), [ci, rows]) : tf.transpose(tf.reshape(x, [rows, k])));
-    if (k >= co) return tf.reshape(tf.matMul(colsT(), tf.reshape(dy, [rows, co])), [kh, kw, ci, co]);
+    if (k >= co) return tf.reshape(longProduct(colsT(), tf.reshape(dy, [rows, co])), [kh, kw, ci, co]);
     const dyT = tf.reshape(tf.transpose(dy, [3, 0, 1, 2]), [co, rows]);
-    return tf.reshape(tf.transpose(tf.matMul(dyT, tf.reshape(x, [rows, k]))), [kh, kw, ci, co]);
+    return tf.reshape(tf.transpose(longProduct(dyT, tf.reshape(x, [rows, k]))), [kh, kw, ci, co]);
   }
   const xp = unpadded ? x : tf.pad(x, [[0, 0], [top, bottom], [left, right], [0, 0]]);
   return ci * 4 <= co ? filterGradByInputFilter(xp, dy, kh, kw) : filterGradByDyFilter(xp, dy, kh, kw);
+}
+
+/**
+ * `aT @ b` for aT `[P, R]`, b `[R, Q]`, R the reduction (N*H*W of a 1x1 conv's weight gradient,
+ * 32,768 at 64x64 and batch 8). XNNPACK accumulates each output along R in one float32 sequence
+ * (~4e-6 relative at R = 32,768, 3-10x PyTorch's); above `bandAbove` this sums the products of
+ * `bandLength`-row blocks instead (~5e-7; the column slices of aT are block copies).
+ */
+function longProduct(aT: tf.Tensor, b: tf.Tensor): tf.Tensor {
+  const rows = b.shape[0];
+  if (rows <= bandAbove) return tf.matMul(aT, b);
+  const parts: tf.Tensor[] = [];
+  for (let r = 0; r < rows; r += bandLength) {
+    const len = Math.min(bandLength, rows - r);
+    parts.push(tf.matMul(tf.slice(aT, [0, r], [-1, len]), tf.slice(b, [r, 0], [len, -1])));
+  }
+  return tf.addN(parts);
 }
 
 /** Channels sharing one conv image (see `filterGradByDyFilter`): 4, else 2, else 1. */
@@ -109,7 +129,7 @@ function channelsAsBatch(t: tf.Tensor4D, r: number): tf.Tensor4D {
   return tf.reshape(tf.transpose(tf.reshape(t, [n, h * w, c / r, r]), [2, 1, 3, 0]), [c / r, h, w * r, n]) as tf.Tensor4D;
 }
 
-/** Reduction length (N*Ho*Wo) above which `filterGradByDyFilter` splits rows into bands; a band's target length. */
+/** Reduction length (N*Ho*Wo) above which `filterGradByDyFilter` and `longProduct` split it into bands; a band's target length. */
 const bandAbove = 16384;
 const bandLength = 4096;
 
@@ -225,7 +245,7 @@ const flippedFilter = cachedPerBuffer(flipFilter);
 const transposedMatrix = cachedPerBuffer((b: tf.Tensor) => swapLast(b));
 
 /** dL/dx of a stride-1 conv: a forward conv of the re-padded dy with the flipped, channel-swapped kernel. */
-function convInputGrad(dy: tf.Tensor4D, filter: tf.Tensor4D, xShape: number[], info: Conv2DInfo): tf.Tensor4D {
+export function convInputGrad(dy: tf.Tensor4D, filter: tf.Tensor4D, xShape: number[], info: Conv2DInfo): tf.Tensor4D {
   const { padInfo, filterHeight: kh, filterWidth: kw } = info;
   const stride1 = info.strideHeight === 1 && info.strideWidth === 1 && info.dilationHeight === 1 && info.dilationWidth === 1;
   if (!stride1) {
@@ -433,11 +453,30 @@ function leakyReluKernel(original: tf.KernelFunc): tf.KernelFunc {
 }
 
 /**
- * Mean and Sum over a block of consecutive axes that is not the innermost one (NHWC: over
- * H, W per sample and channel, as instance norm does; over N, H, W per channel, as a bias
- * gradient does). tfjs-wasm transposes the reduced axes innermost and loops (~4 ms per 1M
+ * A reduction of length B as B1 x B2, B = B1 * B2: B1 the largest divisor of B up to sqrt(B),
+ * or B itself (one stage) when that is below 4 (e.g. a prime B).
+ */
+/** The widest row (B2 * C values) the two-stage reduction pools in its first stage. */
+const maxPoolRow = 4096;
+
+function reductionStages(b: number): [number, number] {
+  let b1 = Math.floor(Math.sqrt(b));
+  while (b % b1 !== 0) b1--;
+  return b1 < 4 ? [b, 1] : [b1, b / b1];
+}
+
+/**
+ * Mean and Sum over a block of consecutive axes (NHWC: over H, W per sample and channel, as
+ * instance norm does; over N, H, W per channel, as a bias gradient does; over everything, as
+ * a loss does). tfjs-wasm transposes the reduced axes innermost and loops (~4 ms per 1M
  * elements); the same reduction is XNNPACK's average pooling over `[A, B, 1, C] -> [A, 1, 1, C]`
  * (~0.4 ms). A sum is the average times B (exact when B is a power of two).
+ *
+ * Both add each window into one float32 accumulator in sequence, so the error grows with B
+ * (~1e-6 relative at B = 4,096, 10x PyTorch's; 2e-4 for a loss over 256x256 RGB images at
+ * batch 8), and instance norm's mean and variance, AdaIN's and the bias gradients are such
+ * sums. So B is split as B1 x B2 (`reductionStages`): the mean over B1 rows of B2 * C values
+ * (a wide pooling), then over B2 groups of C: two short sequences (64 + 64 at 64x64).
  */
 function reduceKernel(original: tf.KernelFunc, kind: 'mean' | 'sum'): tf.KernelFunc {
   const avgPool = wasmKernel(tf.AvgPool);
@@ -445,20 +484,31 @@ function reduceKernel(original: tf.KernelFunc, kind: 'mean' | 'sum'): tf.KernelF
   return (args: KernelArgs) => {
     const x = args.inputs.x!;
     const { axis, keepDims } = args.attrs as { axis: number | number[]; keepDims: boolean };
-    if (x.dtype !== 'float32' || x.shape.length < 2) return original(args);
+    if (x.dtype !== 'float32' || x.shape.length < 1) return original(args);
     const axes = tf.util.parseAxisParam(axis, x.shape).sort((a, b) => a - b);
     const first = axes[0];
     const last = axes[axes.length - 1];
-    const contiguous = axes.every((a, i) => a === first + i);
-    if (!contiguous || last === x.shape.length - 1) return original(args);
+    if (!axes.every((a, i) => a === first + i)) return original(args);
     const size = (from: number, to: number) => x.shape.slice(from, to).reduce((p, d) => p * d, 1);
     const outer = size(0, first);
     const reduced = size(first, last + 1);
     const inner = size(last + 1, x.shape.length);
-    if (reduced < 2 || outer * reduced * inner < 4096) return original(args);
+    // The first stage pools B2 * C channels at once; tfjs-wasm's AvgPool reads out of bounds on very wide rows
+    // (InceptionV3's global pooling, 8x8 over 2048 channels, crashed as 8 x 16,384), so wide maps take one stage.
+    const stages = reductionStages(reduced);
+    const [b1, b2] = stages[1] * inner > maxPoolRow ? [reduced, 1] : stages;
+    // Pooling fewer than 16 channels at a time is no faster than tfjs's loop (short rows, e.g. [512, 64] over 64).
+    if (reduced < 2 || outer * reduced * inner < 4096 || inner * b2 < 16) return original(args);
     const backend = args.backend as WasmBackend;
-    const view: tf.TensorInfo = { dataId: x.dataId, shape: [outer, reduced, 1, inner], dtype: 'float32' };
-    let out = avgPool({ inputs: { x: view }, backend, attrs: { filterSize: [reduced, 1], strides: [1, 1], pad: 'valid' } }) as tf.TensorInfo;
+    const pool = (dataId: tf.DataId, a: number, b: number, c: number) => avgPool({
+      inputs: { x: { dataId, shape: [a, b, 1, c], dtype: 'float32' } }, backend, attrs: { filterSize: [b, 1], strides: [1, 1], pad: 'valid' },
+    }) as tf.TensorInfo;
+    let out = pool(x.dataId, outer, b1, b2 * inner); // [outer, 1, 1, B2 * inner]: means over B1
+    if (b2 > 1) {
+      const partial = out;
+      out = pool(partial.dataId, outer, b2, inner);
+      backend.disposeData(partial.dataId);
+    }
     if (kind === 'sum') {
       const k = backend.makeOutput([], 'float32');
       backend.typedArrayFromHeap(k)[0] = reduced;

@@ -69,9 +69,9 @@ export const backendFlag = { backend: { type: 'string' }, threads: { type: 'stri
  * threaded build (dsl/engine/wasm-threads.ts), whose results are bit-identical. Default 1: at small
  * widths thread synchronisation costs more than it saves (see docs/PERFORMANCE.md).
  */
-export async function backendFrom(value: string | undefined, threadsFlag?: string, defaultThreads = 1): Promise<string> {
+export async function backendFrom(value: string | undefined, threadsFlag?: string): Promise<string> {
   const name = choiceFlag('backend', value, backendNames, 'wasm');
-  const threads = intFlag('threads', threadsFlag, defaultThreads, 1, 64);
+  const threads = intFlag('threads', threadsFlag, 1, 1, 64);
   if (name === 'wasm' && threads > 1) return `wasm, ${await useThreadedWasm(threads)} threads`;
   return useBackend(name);
 }

@@ -13,7 +13,7 @@ import { writeFileAtomic } from '../../dsl/io/files.ts';
 import { writeSafetensors, type Entry } from '../../dsl/io/safetensors.ts';
 import { serializeTorchZip } from '../../dsl/io/torch-write.ts';
 import { highPassFilter } from '../../layers/highpass.ts';
-import { validateNetConfig, type NetConfig } from '../v2/config.ts';
+import { decoderOf, validateNetConfig, type NetConfig } from '../v2/config.ts';
 import { netNames } from '../v2/nets.ts';
 import { checkStrict, hpfName, isNetName, type Parts } from './names.ts';
 
@@ -35,6 +35,9 @@ function exportEntries(parts: Parts, net: NetConfig, opts: ExportOptions, file: 
   const err = (m: string) => new Error(`${file}: ${m}`);
   const valid = validateNetConfig(net);
   if (E.isLeft(valid)) throw err(`invalid config (${valid.left})`);
+  if (decoderOf(net) !== 'adain') {
+    throw err(`decoder '${decoderOf(net)}' has no official StarGAN v2 counterpart (the official generator uses AdaIN): keep our checkpoint format for this model`);
+  }
   const present = netNames.filter((n) => parts[n] !== undefined);
   if (present.length === 0) throw err('nothing to export (no networks given)');
   const out: [string, Entry][] = [];

@@ -7,20 +7,24 @@
 import { key as makeKey, type AdamState, type Key, type Spec } from '../../dsl/index.ts';
 import { recordFromEntries, recordFromSpec, recordToEntries } from '../../dsl/record-io.ts';
 import { readSafetensors, writeSafetensors, type Entry } from '../../dsl/io/safetensors.ts';
-import type { NetConfig, TrainConfig } from '../v2/config.ts';
+import { decoderOf, type NetConfig, type TrainConfig } from '../v2/config.ts';
 import { netNames, netsSpec, type EmaNets, type Nets } from '../v2/nets.ts';
 import { trainState, type Optimizers, type StarGANConfig, type TrainState } from '../v2/step.ts';
 
 export const checkpointFormat = 'stargan-ts/1';
 
-/** Writes a training checkpoint; `domainNames` (one per domain) let programs address domains by name. */
-export function saveCheckpoint(file: string, cfg: StarGANConfig, s: TrainState, domainNames?: readonly string[]): void {
+/**
+ * Writes a training checkpoint; `domainNames` (one per domain) let programs address domains by name;
+ * `extraMetadata` adds string fields (e.g. a StEP run's stage config) next to ours.
+ */
+export function saveCheckpoint(file: string, cfg: StarGANConfig, s: TrainState, domainNames?: readonly string[], extraMetadata: Record<string, string> = {}): void {
   const entries: [string, Entry][] = [
     ...recordToEntries(s.nets),
     ...recordToEntries(s.ema, 'ema'),
     ...netNames.flatMap((n) => [...recordToEntries(s.opt[n].m, `adam.${n}.m`), ...recordToEntries(s.opt[n].v, `adam.${n}.v`)]),
   ];
   writeSafetensors(file, entries, {
+    ...extraMetadata,
     format: checkpointFormat,
     net_config: JSON.stringify(cfg.net),
     train_config: JSON.stringify(cfg.train),
@@ -37,9 +41,11 @@ export function checkpointNetConfig(meta: Record<string, string>, source: string
   return JSON.parse(meta.net_config) as NetConfig;
 }
 
-/** A field-by-field description of how two configs differ, or '' if they are equal. */
+/** A field-by-field description of how two configs differ, or '' if they are equal (an absent decoder is 'adain'). */
 export function configDiff(a: NetConfig, b: NetConfig): string {
-  return (Object.keys(a) as (keyof NetConfig)[]).filter((k) => a[k] !== b[k]).map((k) => `${k} ${a[k]} vs ${b[k]}`).join(', ');
+  const [ca, cb] = [a, b].map((c) => ({ ...c, decoder: decoderOf(c) }));
+  const keys = [...new Set([...Object.keys(ca), ...Object.keys(cb)])] as (keyof NetConfig)[];
+  return keys.filter((k) => ca[k] !== cb[k]).map((k) => `${k} ${ca[k]} vs ${cb[k]}`).join(', ');
 }
 
 /**
@@ -64,7 +70,7 @@ export function loadEmaNets(entries: Map<string, Entry>, cfg: NetConfig, source:
  * Restores a training state. With `expected`, the stored network config must equal it
  * (a checkpoint from a different config is refused with the differing fields named).
  */
-export function loadCheckpoint(file: string, expected?: NetConfig): { cfg: StarGANConfig; state: TrainState } {
+export function loadCheckpoint(file: string, expected?: NetConfig): { cfg: StarGANConfig; state: TrainState; metadata: Record<string, string> } {
   const { tensors, metadata } = readSafetensors(file);
   const net = checkpointNetConfig(metadata, file);
   if (expected) {
@@ -77,7 +83,7 @@ export function loadCheckpoint(file: string, expected?: NetConfig): { cfg: StarG
   const ema = loadEmaNets(tensors, net, file, 'ema');
   const moment = (n: (typeof netNames)[number], which: 'm' | 'v') => recordFromEntries(nets[n], tensors, `adam.${n}.${which}`, file);
   const opt = Object.fromEntries(netNames.map((n) => [n, { step: steps[n], m: moment(n, 'm'), v: moment(n, 'v') } as AdamState<unknown>])) as unknown as Optimizers;
-  return { cfg: { net, train }, state: trainState(nets, JSON.parse(metadata.key) as Key, { ema, opt, iteration: Number(metadata.iteration) }) };
+  return { cfg: { net, train }, state: trainState(nets, JSON.parse(metadata.key) as Key, { ema, opt, iteration: Number(metadata.iteration) }), metadata };
 }
 
 /** The domain names stored in a checkpoint's metadata, or `domain0..` when it has none. */

@@ -20,6 +20,36 @@ export interface NetConfig {
   readonly mappingHidden: number;
   /** High-pass weight; > 0 adds a G block and drops the decoder shortcuts (CelebA-HQ: 1). */
   readonly wHpf: number;
+  /**
+   * G's decoder blocks: 'adain' (official AdainResBlk) or 'modconv' (StyleGAN2 modulated convs,
+   * layers/modconv-resblk.ts). Absent means 'adain', so configs and checkpoints written before
+   * this field existed keep their meaning; see {@link decoderOf}.
+   */
+  readonly decoder?: DecoderKind;
+}
+
+export type DecoderKind = 'adain' | 'modconv';
+export const decoderKinds: readonly DecoderKind[] = ['adain', 'modconv'];
+
+/** The decoder a config asks for ('adain' when the field is absent). */
+export function decoderOf(c: Pick<NetConfig, 'decoder'>): DecoderKind {
+  return c.decoder ?? 'adain';
+}
+
+declare const configBrand: unique symbol;
+
+/**
+ * Phantom (types only, never set): the network config a parameter record was built for, so the apply
+ * functions read the image size, style and latent sizes and domain count from the record's type: with
+ * `p: GeneratorParams<C>`, `generator(p, x, s)` demands `x: (N, 3, C['img'], C['img'])` and `s: (N, C['styleDim'])`.
+ * For `NetConfig` itself (a config read at run time) every size is `number`, which matches any size.
+ *
+ * A method parameter, so two configs are compared bivariantly, as whole records: a record built for a
+ * literal config and one built for `NetConfig` are assignable both ways; records for two configs whose
+ * literal sizes differ are not.
+ */
+export interface BuiltFor<C extends NetConfig> {
+  readonly [configBrand]?: { config(c: C): void };
 }
 
 export interface TrainConfig {
@@ -68,6 +98,7 @@ export function validateNetConfig(c: NetConfig): E.Either<string, NetConfig> {
   }
   if (c.domains < 2) return E.left(`domains must be at least 2, got ${c.domains}`);
   if (!(c.wHpf >= 0)) return E.left(`wHpf must be >= 0, got ${c.wHpf}`);
+  if (!decoderKinds.includes(decoderOf(c))) return E.left(`decoder must be one of ${decoderKinds.join(', ')}, got '${c.decoder}'`);
   return E.right(c);
 }
 

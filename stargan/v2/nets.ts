@@ -4,20 +4,26 @@
  */
 import { materialize, split, type Key, type Spec } from '../../dsl/index.ts';
 import type { NetConfig } from './config.ts';
+import type { PlanFits } from './plan.ts';
 import { discriminatorSpec, type DiscriminatorParams } from './discriminator.ts';
 import { generatorSpec, type GeneratorParams } from './generator.ts';
 import { mappingSpec, type MappingParams } from './mapping.ts';
 import { styleEncoderSpec, type StyleEncoderParams } from './style-encoder.ts';
 
-export interface Nets {
-  readonly generator: GeneratorParams;
-  readonly mapping_network: MappingParams;
-  readonly style_encoder: StyleEncoderParams;
-  readonly discriminator: DiscriminatorParams;
+/**
+ * The networks built for config C. With a literal config (`initNets(key, { img: 64, ... } as const)`) their
+ * types carry its sizes, and G, E, D take only `(N, 3, 64, 64)` images; `Nets` alone is `Nets<NetConfig>`,
+ * a config read at run time, whose sizes (`number`) match anything.
+ */
+export interface Nets<C extends NetConfig = NetConfig> {
+  readonly generator: GeneratorParams<C>;
+  readonly mapping_network: MappingParams<C>;
+  readonly style_encoder: StyleEncoderParams<C>;
+  readonly discriminator: DiscriminatorParams<C>;
 }
 
 /** The networks that get an EMA copy (used for sampling and evaluation). */
-export type EmaNets = Pick<Nets, 'generator' | 'mapping_network' | 'style_encoder'>;
+export type EmaNets<C extends NetConfig = NetConfig> = Pick<Nets<C>, 'generator' | 'mapping_network' | 'style_encoder'>;
 
 export const netNames = ['generator', 'mapping_network', 'style_encoder', 'discriminator'] as const;
 
@@ -25,7 +31,7 @@ export const netNames = ['generator', 'mapping_network', 'style_encoder', 'discr
  * The four networks as specs (names, shapes and init, no data; dsl/spec.ts): what initNets materialises, and,
  * with any key, the template a checkpoint is loaded into.
  */
-export function netsSpec(key: Key, cfg: NetConfig): Spec<Nets> {
+export function netsSpec<C extends NetConfig>(key: Key, cfg: C): Spec<Nets<C>> {
   const [kg, kf, ke, kd] = split(key, 4);
   return {
     generator: generatorSpec(kg, cfg),
@@ -35,7 +41,10 @@ export function netsSpec(key: Key, cfg: NetConfig): Spec<Nets> {
   };
 }
 
-/** He-initialised networks (official init) from one key. */
-export function initNets(key: Key, cfg: NetConfig): Nets {
-  return materialize<Nets>(netsSpec(key, cfg));
+/**
+ * He-initialised networks (official init) from one key. A literal config (`as const`, or written in the call)
+ * is kept as a type (the `const` type parameter), so the networks' types carry its sizes.
+ */
+export function initNets<const C extends NetConfig>(key: Key, cfg: C & PlanFits<C>): Nets<C> {
+  return materialize<Nets<C>>(netsSpec<C>(key, cfg));
 }

@@ -11,6 +11,7 @@
  * - trunk of E and D: log2(img) - 2 downsampling ResBlks (img -> 4), then a 4x4 conv (4 -> 1);
  * - mapping network: a shared MLP latent -> hidden (4 layers) and one head hidden -> style per domain (4 layers).
  */
+import type { Double, Half, Min, ShapeError } from '../../dsl/index.ts';
 import type { NetConfig } from './config.ts';
 
 /** A residual block: input and output widths, and whether it changes the resolution (down in encoders, up in the decoder). */
@@ -22,6 +23,38 @@ export interface BlockPlan {
 
 /** The width rule: the width after a downsampling block whose input has `din` channels. */
 export const nextWidth = (din: number, maxConv: number): number => Math.min(din * 2, maxConv);
+
+// The same rule, computed by the type checker (dsl/shape.ts arithmetic) for a config whose sizes are literal
+// types, so parameter records can carry the widths (`LinearParams<S, TrunkWidth<C>>`). Blocks are counted
+// as halvings of the image down to the resolution the plan stops at (the trunk at 4 px: log2(img) - 2 blocks,
+// as trunkRepeats below). A `number` size gives `number` (the config is only known at run time); a size
+// that cannot be halved down to the stop gives `never`. Tested in properties/typed-config.types.ts.
+
+/** `nextWidth` as a type: `min(2 Din, MaxConv)`. */
+export type NextWidth<Din extends number, MaxConv extends number> = Min<Double<Din>, MaxConv>;
+
+/**
+ * The width after the downsampling blocks that take an `Img` map down to `Stop`, from `Din` channels.
+ * Written as one conditional on the tuple of its arguments, whose `extends` clause is constant: TypeScript
+ * then relates `DownWidth<A...>` to `DownWidth<B...>` by their arguments, so E's parameter type (which holds
+ * the trunk's width) stays comparable across configs. With plain nested conditionals, `Nets<C>` came out
+ * invariant in C, and networks of a config read at run time no longer fitted where a literal config's were declared.
+ */
+export type DownWidth<Img extends number, Stop extends number, Din extends number, MaxConv extends number> =
+  [Img, Stop, Din, MaxConv] extends [infer I extends number, infer S extends number, infer D extends number, infer M extends number]
+    ? number extends I | S ? number
+      : I extends S ? D
+        : [Half<I>] extends [never] ? never
+          : DownWidth<Half<I>, S, NextWidth<D, M>, M>
+    : never;
+
+/** The trunk's output width (its 4x4 conv, E's heads' input, D's head's input): `trunkPlan(cfg).width`. */
+export type TrunkWidth<C extends NetConfig> = DownWidth<C['img'], 4, C['base'], C['maxConv']>;
+
+/** `unknown` when the plan fits a literal image size (halving it reaches 16 px), a readable error otherwise. */
+export type PlanFits<C extends NetConfig> = [DownWidth<C['img'], 16, C['base'], C['maxConv']>] extends [never]
+  ? ShapeError<`img ${C['img']} cannot be halved down to 16 px: it must be a power of two, at least 16`>
+  : unknown;
 
 /** Number of generator downsampling blocks: log2(img) - 4, plus one with the high-pass path. */
 export const generatorRepeats = (cfg: Pick<NetConfig, 'img' | 'wHpf'>): number => Math.log2(cfg.img) - 4 + (cfg.wHpf > 0 ? 1 : 0);
@@ -46,16 +79,16 @@ function downBlocks(base: number, maxConv: number, n: number): BlockPlan[] {
 
 const lastWidth = (blocks: readonly BlockPlan[], base: number): number => (blocks.length ? blocks[blocks.length - 1].dout : base);
 
-export interface GeneratorPlan {
+export interface GeneratorPlan<C extends NetConfig = NetConfig> {
   /** from_rgb's output and to_rgb's input width. */
-  readonly base: number;
+  readonly base: C['base'];
   /** Encoder ResBlks (normalised): the downsampling ones, then the bottleneck ones. */
   readonly encode: readonly BlockPlan[];
   /** Decoder AdainResBlks: decode[k] maps encode[n-1-k]'s output width back to its input width. */
   readonly decode: readonly BlockPlan[];
 }
 
-export function generatorPlan(cfg: NetConfig): GeneratorPlan {
+export function generatorPlan<C extends NetConfig>(cfg: C): GeneratorPlan<C> {
   const down = downBlocks(cfg.base, cfg.maxConv, generatorRepeats(cfg));
   const w = lastWidth(down, cfg.base);
   const bottleneck: BlockPlan = { din: w, dout: w, resample: false };
@@ -67,18 +100,19 @@ export function generatorPlan(cfg: NetConfig): GeneratorPlan {
   return { base: cfg.base, encode, decode };
 }
 
-export interface TrunkPlan {
+export interface TrunkPlan<C extends NetConfig = NetConfig> {
   /** The first conv's output width. */
-  readonly base: number;
+  readonly base: C['base'];
   /** Downsampling ResBlks (not normalised). */
   readonly blocks: readonly BlockPlan[];
   /** The output width (of the 4x4 conv, and of the features the heads read). */
-  readonly width: number;
+  readonly width: TrunkWidth<C>;
 }
 
-export function trunkPlan(cfg: NetConfig): TrunkPlan {
+export function trunkPlan<C extends NetConfig>(cfg: C): TrunkPlan<C> {
   const blocks = downBlocks(cfg.base, cfg.maxConv, trunkRepeats(cfg));
-  return { base: cfg.base, blocks, width: lastWidth(blocks, cfg.base) };
+  // The one place where the rule's value meets its type-level mirror (TrunkWidth, tested in properties/typed-config.types.ts).
+  return { base: cfg.base, blocks, width: lastWidth(blocks, cfg.base) as TrunkWidth<C> };
 }
 
 export interface MappingPlan {

@@ -1,0 +1,312 @@
+/**
+ * Trains StarGAN v2's networks with StEP's staged schedule (stargan/step): style-encoder pretraining
+ * on Gram-distance triplets, then G with E frozen, then both, then an IMLE noise -> style mapper.
+ * Same data layouts, outputs and conventions as train-celeba.ts; the checkpoint is a StarGAN v2
+ * checkpoint (translate.ts reads it) with the StEP schedule in its metadata.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import cliProgress from 'cli-progress';
+import * as tf from '@tensorflow/tfjs-core';
+import { advance, disposeParams, key as makeKey, split } from '../dsl/index.ts';
+import { writeLossPlot } from '../dsl/io/plot.ts';
+import { configDiff, loadCheckpoint, saveCheckpoint } from '../stargan/checkpoints/ours.ts';
+import { datasetBatch } from '../stargan/data/batch.ts';
+import type { Dataset } from '../stargan/data/datasets.ts';
+import { EMOJI_VENDORS, type EmojiVendor } from '../stargan/data/emoji.ts';
+import { createImageCache, type ImageCache } from '../stargan/data/sampler.ts';
+import { openTrainingData, type TrainingData } from '../stargan/data/training-data.ts';
+import { sampleGrids, writeGrid } from '../stargan/samples.ts';
+import { decoderKinds, decoderOf, defaultTrain, officialBase, validateNetConfig, type NetConfig } from '../stargan/v2/config.ts';
+import {
+  compatibleSchedule, defaultStep, stageAt, stages, stageStart, totalIterations, validateStepConfig,
+  type StageLengths, type StepConfig, type StepRunConfig,
+} from '../stargan/step/config.ts';
+import { initFeatureNet, type FeatureNet } from '../stargan/step/features.ts';
+import { gridAnchors, retrievalGrid, tripletGrid } from '../stargan/step/samples.ts';
+import {
+  fromTrainState, initStepState, step, stepLossNames, stepLossValues, toTrainState, type StepBatch, type StepContext, type StepState,
+} from '../stargan/step/step.ts';
+import { buildTripletPool, tripletBatch, type TripletPool } from '../stargan/step/triplets.ts';
+import { prepareRunDir, readLog, runDir } from './lib/run-folder.ts';
+import { backendFlag, backendFrom, choiceFlag, intFlag, numFlag, parseFlags, runMain, UserError } from './lib/cli.ts';
+
+const usage = `usage: tsx examples/train-step.ts [--data DIR] [options]
+
+Trains StarGAN v2's networks with StEP's stages (style-encoder pretraining):
+  1 pretrain   E alone: triplet loss, positives among the 5 nearest / negatives among the 13 farthest
+               images by a Gram-matrix style distance in a fixed, seeded *random* conv net (not VGG)
+  2 generator  G and D with E frozen: LSGAN + L1 and perceptual reconstruction + style reconstruction
+  3 finetune   G, E and D together (E at --e-lr)
+  4 mapper     F as an IMLE sampler of E's style codes (latent-guided synthesis)
+Data (--data): as train-celeba.ts; none: the embedded emoji dataset (--vendors google,twitter)
+
+Model:    --img N (64) --base N (32 at img 64) --max-conv N (256) --mapping-hidden N (512)
+          --style-dim N (64) --latent-dim N (16) --decoder adain|modconv (adain)
+Stages:   --pretrain-iters N (${defaultStep.stages.pretrain}) --generator-iters N (${defaultStep.stages.generator}) --finetune-iters N (${defaultStep.stages.finetune}) --mapper-iters N (${defaultStep.stages.mapper})
+Stage 1:  --pool-size N (images per domain, ${defaultStep.poolSize}) --margin X (${defaultStep.margin}) --lambda-z X (${defaultStep.lambdaZ}) --pretrain-lr X (${defaultStep.pretrainLr})
+Stages 2-3: --lr X (G and D, 1e-4) --e-lr X (E in stage 3, ${defaultStep.eLr}) --lambda-adv X (1) --lambda-l1 X (${defaultStep.lambdaL1})
+          --lambda-perc X (1) --lambda-sty X (1) --ema-beta X (0.999)
+Stage 4:  --mapper-lr X (${defaultStep.mapperLr}) --imle-candidates N (${defaultStep.imleCandidates})
+Training: --batch N (8) --seed N (0) --no-augment
+Output:   --out DIR (runs/step-<dataset>-img<N>-<date>-<time>) --sample-every N (500) --ckpt-every N (500) --log-every N (10)
+          --resume (continue the run in --out exactly; stage lengths may change for stages not yet finished)
+Other:    --backend wasm|cpu (wasm) --threads N (1) --vendors google,twitter --help
+CelebA:   --attrs A,B (Male) --test-size N (2000)
+
+In --out: checkpoint.safetensors, losses.jsonl, losses.png, run.json, samples/triplets.png (the Gram
+neighbours stage 1 learns from), samples/<iteration>_retrieval.png (stage 1: nearest images by E's codes),
+samples/<iteration>_{cycle,latent,reference,interpolation}.png (stages 2-4).
+Ctrl-C saves a checkpoint and exits (code 130); run again with --resume to continue.`;
+
+const flags = {
+  data: { type: 'string' }, attrs: { type: 'string' }, 'test-size': { type: 'string' }, vendors: { type: 'string' },
+  img: { type: 'string' }, base: { type: 'string' }, 'max-conv': { type: 'string' }, 'mapping-hidden': { type: 'string' },
+  'style-dim': { type: 'string' }, 'latent-dim': { type: 'string' }, decoder: { type: 'string' },
+  'pretrain-iters': { type: 'string' }, 'generator-iters': { type: 'string' }, 'finetune-iters': { type: 'string' }, 'mapper-iters': { type: 'string' },
+  'pool-size': { type: 'string' }, margin: { type: 'string' }, 'lambda-z': { type: 'string' }, 'pretrain-lr': { type: 'string' },
+  lr: { type: 'string' }, 'e-lr': { type: 'string' }, 'lambda-adv': { type: 'string' }, 'lambda-l1': { type: 'string' },
+  'lambda-perc': { type: 'string' }, 'lambda-sty': { type: 'string' }, 'ema-beta': { type: 'string' },
+  'mapper-lr': { type: 'string' }, 'imle-candidates': { type: 'string' },
+  batch: { type: 'string' }, seed: { type: 'string' }, 'no-augment': { type: 'boolean' },
+  out: { type: 'string' }, 'sample-every': { type: 'string' }, 'ckpt-every': { type: 'string' }, 'log-every': { type: 'string' },
+  resume: { type: 'boolean' }, ...backendFlag,
+} as const;
+
+type Values = ReturnType<typeof parseFlags<typeof flags>>['values'];
+
+interface Options {
+  readonly data?: string;
+  readonly attrs: string[];
+  readonly testSize: number;
+  readonly vendors: EmojiVendor[];
+  readonly run: StepRunConfig;
+  readonly batch: number;
+  readonly seed: number;
+  readonly augment: boolean;
+  readonly out?: string;
+  readonly sampleEvery: number;
+  readonly ckptEvery: number;
+  readonly logEvery: number;
+  readonly resume: boolean;
+  /** Network flags given explicitly (checked against a resumed checkpoint). */
+  readonly explicitNet: (keyof NetConfig)[];
+  /** Whether any stage length was given explicitly (a resumed run may then change its schedule). */
+  readonly explicitStages: boolean;
+}
+
+const netFlags: [keyof NetConfig, string][] = [
+  ['img', 'img'], ['base', 'base'], ['maxConv', 'max-conv'], ['mappingHidden', 'mapping-hidden'],
+  ['styleDim', 'style-dim'], ['latentDim', 'latent-dim'], ['decoder', 'decoder'],
+];
+const stageFlags: [keyof StageLengths, string][] = [
+  ['pretrain', 'pretrain-iters'], ['generator', 'generator-iters'], ['finetune', 'finetune-iters'], ['mapper', 'mapper-iters'],
+];
+
+function options(v: Values): Options {
+  const img = intFlag('img', v.img, 64, 16, 1024);
+  if ((img & (img - 1)) !== 0) throw new UserError(`--img must be a power of two, got '${v.img}'`, 2);
+  const net: NetConfig = {
+    img,
+    base: intFlag('base', v.base, img === 64 ? 32 : Math.max(16, Math.min(64, officialBase(img)))),
+    maxConv: intFlag('max-conv', v['max-conv'], 256),
+    domains: 2, // set from the dataset
+    styleDim: intFlag('style-dim', v['style-dim'], 64),
+    latentDim: intFlag('latent-dim', v['latent-dim'], 16),
+    mappingHidden: intFlag('mapping-hidden', v['mapping-hidden'], 512),
+    wHpf: 0,
+    decoder: choiceFlag('decoder', v.decoder, decoderKinds, 'adain'),
+  };
+  const d = defaultStep;
+  const stepCfg: StepConfig = {
+    ...d,
+    stages: Object.fromEntries(stageFlags.map(([k, f]) => [k, intFlag(f, v[f as keyof Values] as string | undefined, d.stages[k], 0)])) as unknown as StageLengths,
+    poolSize: intFlag('pool-size', v['pool-size'], d.poolSize, d.nearest + d.farthest + 1),
+    margin: numFlag('margin', v.margin, d.margin), lambdaZ: numFlag('lambda-z', v['lambda-z'], d.lambdaZ),
+    pretrainLr: numFlag('pretrain-lr', v['pretrain-lr'], d.pretrainLr), eLr: numFlag('e-lr', v['e-lr'], d.eLr),
+    lambdaAdv: numFlag('lambda-adv', v['lambda-adv'], d.lambdaAdv), lambdaL1: numFlag('lambda-l1', v['lambda-l1'], d.lambdaL1),
+    lambdaPerc: numFlag('lambda-perc', v['lambda-perc'], d.lambdaPerc), lambdaSty: numFlag('lambda-sty', v['lambda-sty'], d.lambdaSty),
+    mapperLr: numFlag('mapper-lr', v['mapper-lr'], d.mapperLr), imleCandidates: intFlag('imle-candidates', v['imle-candidates'], d.imleCandidates),
+  };
+  const emaBeta = numFlag('ema-beta', v['ema-beta'], defaultTrain.emaBeta);
+  if (emaBeta >= 1) throw new UserError(`--ema-beta must be below 1, got '${v['ema-beta']}'`, 2);
+  const train = { ...defaultTrain, lr: numFlag('lr', v.lr, defaultTrain.lr), emaBeta };
+  const vendors = (v.vendors ?? EMOJI_VENDORS.join(',')).split(',').map((s) => s.trim()) as EmojiVendor[];
+  const known = ['google', 'twitter', 'apple', 'facebook'];
+  const bad = vendors.find((x) => !known.includes(x));
+  if (bad) throw new UserError(`--vendors: unknown vendor '${bad}' (choose from ${known.join(', ')})`, 2);
+  if (vendors.length < 2) throw new UserError('--vendors needs at least two vendors (one domain each)', 2);
+  return {
+    data: v.data, testSize: intFlag('test-size', v['test-size'], 2000, 0), attrs: (v.attrs ?? 'Male').split(',').map((s) => s.trim()).filter(Boolean), vendors,
+    run: { net, train, step: stepCfg },
+    batch: intFlag('batch', v.batch, 8, 1, 1024), seed: intFlag('seed', v.seed, 0, 0, 2 ** 32 - 1), augment: !v['no-augment'], out: v.out,
+    sampleEvery: intFlag('sample-every', v['sample-every'], 500), ckptEvery: intFlag('ckpt-every', v['ckpt-every'], 500),
+    logEvery: intFlag('log-every', v['log-every'], 10), resume: Boolean(v.resume),
+    explicitNet: netFlags.filter(([, flag]) => v[flag as keyof Values] !== undefined).map(([k]) => k),
+    explicitStages: stageFlags.some(([, f]) => v[f as keyof Values] !== undefined),
+  };
+}
+
+function openData(o: Options): TrainingData {
+  try {
+    return openTrainingData(o);
+  } catch (e) {
+    throw new UserError((e as Error).message);
+  }
+}
+
+/** Decodes every image of a small dataset up front, so a corrupt file stops the run before training starts. */
+function validateImages(ds: Dataset, cache: ImageCache, img: number, limit = 5000): void {
+  const files = ds.files.flat();
+  if (files.length <= limit) for (const f of files) cache.get(f, img);
+}
+
+/** The state and config: fresh, or the checkpoint's (its config wins; explicit stage lengths may change stages not yet finished). */
+function startState(o: Options, run: StepRunConfig, ckpt: string): { run: StepRunConfig; state: StepState } {
+  if (!o.resume) return { run, state: initStepState(makeKey(o.seed), run) };
+  const loaded = loadCheckpoint(ckpt);
+  const fail = (m: string) => {
+    disposeParams(loaded.state);
+    throw new UserError(`${ckpt}: ${m}`);
+  };
+  if (!loaded.metadata.step_config) fail('not a StEP run (no step_config in its metadata): continue it with train-celeba.ts');
+  const stored = JSON.parse(loaded.metadata.step_config) as StepConfig;
+  const asked = Object.fromEntries([...o.explicitNet, 'domains' as const].map((k) => [k, run.net[k]]));
+  const diff = configDiff({ ...loaded.cfg.net, ...asked }, loaded.cfg.net);
+  if (diff) fail(`checkpoint from a different config (requested ${diff.replace(/(\S+) (\S+) vs (\S+)/g, '$1 $2, checkpoint has $3')}); drop the conflicting flags or use another --out`);
+  const done = loaded.state.iteration;
+  const lengths = o.explicitStages ? run.step.stages : stored.stages;
+  if (!compatibleSchedule(stored.stages, lengths, done)) {
+    fail(`the stage lengths ${JSON.stringify(lengths)} would change iterations already run (${done} done with ${JSON.stringify(stored.stages)})`);
+  }
+  return { run: { net: loaded.cfg.net, train: loaded.cfg.train, step: { ...stored, stages: lengths } }, state: fromTrainState(loaded.state) };
+}
+
+interface LogLine { iteration: number; stage: string; elapsed_s: number; [loss: string]: number | string }
+
+function plotLosses(file: string, log: LogLine[]): void {
+  if (log.length < 2) return;
+  const series: Record<string, number[]> = {};
+  for (const name of stepLossNames.filter((n) => n.includes('/'))) {
+    if (log.some((l) => l[name] !== undefined)) series[name] = log.map((l) => (typeof l[name] === 'number' ? (l[name] as number) : NaN));
+  }
+  writeLossPlot(file, series, { title: 'StEP on StarGAN v2: losses by stage', xStart: log[0].iteration, xStep: log.length > 1 ? log[1].iteration - log[0].iteration : 1 });
+}
+
+/** The pool of stage 1, a pure function of the config (so a resumed run rebuilds it). */
+function triplets(ds: Dataset, run: StepRunConfig, features: FeatureNet): TripletPool {
+  const s = run.step;
+  try {
+    return buildTripletPool(ds, split(makeKey(s.featureSeed), 2)[1], { poolSize: s.poolSize, img: run.net.img, nearest: s.nearest, farthest: s.farthest }, features);
+  } catch (e) {
+    throw new UserError((e as Error).message);
+  }
+}
+
+function sampleName(dir: string, it: number, kind: string): string {
+  return path.join(dir, 'samples', `${String(it).padStart(6, '0')}_${kind}.png`);
+}
+
+/** Stage 1: the encoder's retrieval grid; later stages: StarGAN v2's four grids from the EMA networks. */
+function writeSamples(dir: string, s: StepState, run: StepRunConfig, ds: Dataset, cache: ImageCache, seed: number, pool: TripletPool | undefined): void {
+  const k = makeKey(seed + 0x5eed);
+  if (stageAt(run.step.stages, s.iteration - 1) === 'pretrain') {
+    if (pool) writeGrid(sampleName(dir, s.iteration, 'retrieval'), retrievalGrid(s.nets.style_encoder, pool, gridAnchors(pool, k)), run.net.img);
+    return;
+  }
+  const n = Math.min(6, Math.max(2, ds.domains.length * 2));
+  tf.tidy(() => {
+    const grids = sampleGrids(s.ema, run.net, datasetBatch(ds, cache, k, run.net, n, false), k, s.iteration);
+    for (const [kind, g] of Object.entries(grids)) writeGrid(sampleName(dir, s.iteration, kind), g, run.net.img);
+  });
+}
+
+function lossSummary(l: Record<string, number | undefined>): string {
+  return ['E/triplet', 'D', 'G', 'F/imle'].filter((n) => l[n] !== undefined).map((n) => `${n} ${l[n]!.toFixed(3)}`).join(' ');
+}
+
+async function main(): Promise<void> {
+  const { values } = parseFlags(flags, usage);
+  const o = options(values);
+  const backend = await backendFrom(values.backend, values.threads);
+  const { train: ds, samples } = openData(o);
+  const requested: StepRunConfig = { ...o.run, net: { ...o.run.net, domains: ds.domains.length } };
+  const invalid = validateNetConfig(requested.net);
+  if (invalid._tag === 'Left') throw new UserError(invalid.left, 2);
+  const invalidStep = validateStepConfig(requested.step);
+  if (invalidStep._tag === 'Left') throw new UserError(invalidStep.left, 2);
+  const dir = runDir(o.out, o.resume, 'step-', ds.name, o.run.net.img);
+  const ckpt = prepareRunDir(dir, o.resume);
+  const cache = createImageCache();
+  validateImages(ds, cache, requested.net.img);
+  let { run, state } = startState(o, requested, ckpt);
+  const total = totalIterations(run.step.stages);
+  const features = initFeatureNet(split(makeKey(run.step.featureSeed), 2)[0]);
+  const ctx: StepContext = { cfg: run, features };
+  const needPool = state.iteration < run.step.stages.pretrain;
+  const pool = needPool ? triplets(ds, run, features) : undefined;
+  if (pool && state.iteration === 0) writeGrid(path.join(dir, 'samples', 'triplets.png'), tripletGrid(pool, gridAnchors(pool, makeKey(o.seed + 0x5eed))), run.net.img);
+  const logFile = path.join(dir, 'losses.jsonl');
+  const log = readLog<LogLine>(logFile, state.iteration);
+  fs.writeFileSync(path.join(dir, 'run.json'), JSON.stringify({ dataset: ds.name, source: ds.source, domains: ds.domains, images: ds.files.map((f) => f.length), ...run, batch: o.batch, seed: o.seed, backend }, null, 2));
+  console.log(`${o.resume ? 'resuming' : 'training'} StEP on StarGAN v2 on ${ds.name}: ${ds.domains.map((d, i) => `${d} (${ds.files[i].length})`).join(', ')}`);
+  console.log(`img ${run.net.img}, base ${run.net.base}, max ${run.net.maxConv}, ${decoderOf(run.net)} decoder, batch ${o.batch}, ${backend}; stages ${stages.map((st) => `${st} ${run.step.stages[st]}`).join(', ')}; iteration ${state.iteration} -> ${total}; output in ${dir}`);
+
+  let interrupted = false;
+  process.once('SIGINT', () => { interrupted = true; });
+  const save = () => saveCheckpoint(ckpt, { net: run.net, train: run.train }, toTrainState(state), ds.domains, {
+    step_config: JSON.stringify(run.step), stage: String(stageAt(run.step.stages, state.iteration)),
+  });
+  const bar = new cliProgress.SingleBar({
+    format: '{bar} {value}/{total} | {stage} | {rate} it/s | ETA {eta_formatted} | {losses}',
+    etaBuffer: 20, hideCursor: true, noTTYOutput: !process.stdout.isTTY, notTTYSchedule: 30_000,
+  }, cliProgress.Presets.shades_classic);
+  bar.start(total, state.iteration, { stage: stageAt(run.step.stages, state.iteration), rate: '-', losses: '' });
+  const t0 = performance.now();
+  const startIter = state.iteration;
+  try {
+    while (state.iteration < total && !interrupted) {
+      const stage = stageAt(run.step.stages, state.iteration);
+      if (stage === 'done') break;
+      const b: StepBatch = stage === 'pretrain'
+        ? { stage, triplets: tripletBatch(pool!, state.key, o.batch) }
+        : { stage, batch: datasetBatch(ds, cache, state.key, run.net, o.batch, o.augment) };
+      state = advance((st: StepState, batch: StepBatch) => step(ctx, st, batch), state, b);
+      tf.dispose(Object.values(b.stage === 'pretrain' ? b.triplets : b.batch));
+      const it = state.iteration;
+      const losses = stepLossValues(state.losses);
+      const elapsed = (performance.now() - t0) / 1000;
+      bar.update(it, { stage, rate: ((it - startIter) / elapsed).toFixed(2), losses: lossSummary(losses) });
+      const stageEnd = stageStart(run.step.stages, stage) + run.step.stages[stage] === it;
+      if (it % o.logEvery === 0 || it === total || stageEnd) {
+        const line = { iteration: it, stage, elapsed_s: Math.round(elapsed * 10) / 10, ...losses } as LogLine;
+        log.push(line);
+        fs.appendFileSync(logFile, JSON.stringify(line) + '\n');
+      }
+      if (it % o.sampleEvery === 0 || it === total || stageEnd) {
+        writeSamples(dir, state, run, samples, cache, o.seed, pool);
+        plotLosses(path.join(dir, 'losses.png'), log);
+      }
+      if (it % o.ckptEvery === 0 || it === total || stageEnd) save();
+      await new Promise((r) => setImmediate(r)); // lets Ctrl-C be seen between iterations
+    }
+  } catch (e) {
+    bar.stop();
+    if (state.iteration === startIter) throw e;
+    save();
+    throw new UserError(`${(e as Error).message.split('\n')[0]} (checkpoint saved at iteration ${state.iteration}: rerun with --resume)`);
+  }
+  bar.stop();
+  if (interrupted) {
+    save();
+    console.log(`interrupted at iteration ${state.iteration}; checkpoint saved to ${ckpt}; continue with --resume --out ${dir}`);
+    process.exit(130);
+  }
+  if (state.iteration === startIter) save();
+  plotLosses(path.join(dir, 'losses.png'), log);
+  console.log(`done: iteration ${state.iteration}. Output folder: ${path.resolve(dir)}`);
+  console.log(`  checkpoint  ${ckpt}\n  losses      ${logFile}, ${path.join(dir, 'losses.png')}\n  grids       ${path.join(dir, 'samples')}/`);
+}
+
+runMain('train-step', main);
+
