@@ -85,7 +85,7 @@ export const small: NetConfig = { img: 64, base: 32, maxConv: 256, domains: 2, s
 
 export const defaultTrain: TrainConfig = {
   lambdaReg: 1, lambdaSty: 1, lambdaDs: 1, lambdaCyc: 1, dsIter: 100_000,
-  lr: 1e-4, fLr: 1e-6, beta1: 0, beta2: 0.99, weightDecay: 1e-4, emaBeta: 0.999,
+  lr: 1e-4, fLr: 1e-6, beta1: 0, beta2: 0.99, weightDecay: 1e-4, emaBeta: 0.999, emaRampup: 0,
 };
 
 const isPow2 = (n: number) => Number.isInteger(n) && n > 0 && (n & (n - 1)) === 0;
