@@ -19,7 +19,7 @@ import { openTrainingData, type TrainingData } from '../stargan/data/training-da
 import { writeStackedPlots, type LossPlotOptions } from '../dsl/io/plot.ts';
 import type { PairedDataset } from '../stargan/data/skin-tones.ts';
 import { baselines, evaluateHeldOut, loadHeldOut, pairedGrid, type HeldOut } from '../stargan/eval/held-out.ts';
-import { createImageCache, type ImageCache } from '../stargan/data/sampler.ts';
+import { createImageCache, decodeUpFront, type ImageCache } from '../stargan/data/sampler.ts';
 import { sampleGrids, writeGrid } from '../stargan/samples.ts';
 import { initTrainState, lossValues, step, type Batch, type StarGANConfig, type TrainState } from '../stargan/v2/step.ts';
 import { prepareRunDir, readLog, runDir } from './lib/run-folder.ts';
@@ -150,12 +150,6 @@ function openData(o: Options): TrainingData {
   }
 }
 
-/** Decodes every image of a small dataset up front, so a corrupt file stops the run before training starts. */
-function validateImages(ds: Dataset, cache: ImageCache, img: number, limit = 5000): void {
-  const files = ds.files.flat();
-  if (files.length <= limit) for (const f of files) cache.get(f, img);
-}
-
 /** The training state: fresh, or restored from the run's checkpoint (whose config then wins). */
 function startState(o: Options, net: NetConfig, ckpt: string): { cfg: StarGANConfig; state: TrainState } {
   if (!o.resume) {
@@ -250,7 +244,7 @@ async function main(): Promise<void> {
   const dir = runDir(o.out, o.resume, '', ds.name, o.net.img);
   const ckpt = prepareRunDir(dir, o.resume);
   const cache = createImageCache();
-  validateImages(ds, cache, net.img);
+  decodeUpFront(ds.files.flat(), cache, net.img);
   let { cfg, state } = startState(o, net, ckpt);
   const logFile = path.join(dir, 'losses.jsonl');
   const log = readLog<LogLine>(logFile, state.iteration);

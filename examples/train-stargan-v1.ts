@@ -15,7 +15,7 @@ import { CELEBA_DEFAULT_ATTRS, domainFolders } from '../stargan/data/datasets.ts
 import { EMOJI_VENDORS, type EmojiVendor } from '../stargan/data/emoji.ts';
 import { emojiPeople } from '../stargan/data/emoji-people.ts';
 import { celebaLabelled, domainsAsLabels, labelCounts, labelsOf, type LabelledDataset } from '../stargan/data/labelled.ts';
-import { createImageCache, type ImageCache } from '../stargan/data/sampler.ts';
+import { createImageCache, decodeUpFront, type ImageCache } from '../stargan/data/sampler.ts';
 import { writeGrid } from '../stargan/samples.ts';
 import { disposeBatch, labelledBatch, labelledSubBatch } from '../stargan/v1/batch.ts';
 import {
@@ -157,11 +157,6 @@ function openData(o: Options): RunData {
   }
 }
 
-/** Decodes every image of a small dataset up front, so a corrupt file stops the run before training starts. */
-function validateImages(ds: LabelledDataset, cache: ImageCache, img: number, limit = 5000): void {
-  if (ds.files.length <= limit) for (const f of ds.files) cache.get(f, img);
-}
-
 /** The training state: fresh, or restored from the run's checkpoint (whose configs then win). */
 function startState(o: Options, net: V1NetConfig, ckpt: string): { cfg: V1Config; state: V1State } {
   if (!o.resume) {
@@ -227,7 +222,7 @@ async function main(): Promise<void> {
   const dir = runDir(o.out, o.resume, 'v1-', ds.name, o.net.img);
   const ckpt = prepareRunDir(dir, o.resume);
   const cache = createImageCache();
-  validateImages(ds, cache, net.img);
+  decodeUpFront(ds.files, cache, net.img);
   let { cfg, state } = startState(o, net, ckpt);
   const logFile = path.join(dir, 'losses.jsonl');
   const log = readLog<LogLine>(logFile, state.iteration);

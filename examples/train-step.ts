@@ -14,7 +14,7 @@ import { configDiff, loadCheckpoint, saveCheckpoint } from '../stargan/checkpoin
 import { datasetBatch } from '../stargan/data/batch.ts';
 import type { Dataset } from '../stargan/data/datasets.ts';
 import { EMOJI_VENDORS, type EmojiVendor } from '../stargan/data/emoji.ts';
-import { createImageCache, type ImageCache } from '../stargan/data/sampler.ts';
+import { createImageCache, decodeUpFront, type ImageCache } from '../stargan/data/sampler.ts';
 import { openTrainingData, type TrainingData } from '../stargan/data/training-data.ts';
 import { sampleGrids, writeGrid } from '../stargan/samples.ts';
 import { decoderKinds, decoderOf, defaultTrain, officialBase, validateNetConfig, type NetConfig } from '../stargan/v2/config.ts';
@@ -155,12 +155,6 @@ function openData(o: Options): TrainingData {
   }
 }
 
-/** Decodes every image of a small dataset up front, so a corrupt file stops the run before training starts. */
-function validateImages(ds: Dataset, cache: ImageCache, img: number, limit = 5000): void {
-  const files = ds.files.flat();
-  if (files.length <= limit) for (const f of files) cache.get(f, img);
-}
-
 /** The state and config: fresh, or the checkpoint's (its config wins; explicit stage lengths may change stages not yet finished). */
 function startState(o: Options, run: StepRunConfig, ckpt: string): { run: StepRunConfig; state: StepState } {
   if (!o.resume) return { run, state: initStepState(makeKey(o.seed), run) };
@@ -238,7 +232,7 @@ async function main(): Promise<void> {
   const dir = runDir(o.out, o.resume, 'step-', ds.name, o.run.net.img);
   const ckpt = prepareRunDir(dir, o.resume);
   const cache = createImageCache();
-  validateImages(ds, cache, requested.net.img);
+  decodeUpFront(ds.files.flat(), cache, requested.net.img);
   let { run, state } = startState(o, requested, ckpt);
   const total = totalIterations(run.step.stages);
   const features = initFeatureNet(split(makeKey(run.step.featureSeed), 2)[0]);
