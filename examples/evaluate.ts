@@ -13,11 +13,11 @@ import { domainFolders, type Dataset } from '../stargan/data/datasets.ts';
 import { emojiDataset, type EmojiVendor } from '../stargan/data/emoji.ts';
 import { loadImages } from '../stargan/data/sampler.ts';
 import { disposeFeatureNet, fidName, FEATURE_PACKAGE, loadFeatureNet, lpipsName, MIN_SIZE, NATIVE_SIZE } from '../stargan/eval/feature-net.ts';
-import { CHANGED_THRESHOLD, meanImage } from '../stargan/eval/paired.ts';
+import { CHANGED_REGION_THRESHOLD, meanImage } from '../stargan/eval/paired.ts';
 import { domainImages, imageAt, modes, realMoments, runTask, tasks, type DomainImages, type EvalContext, type Mode, type TaskResult } from '../stargan/eval/protocol.ts';
 import { formatCsv, formatTables, jsonSafe, reportRows } from '../stargan/eval/report.ts';
 import { disposeLoaded, loadAnyCheckpoint } from '../stargan/checkpoints/official.ts';
-import { backendFlag, backendFrom, choiceFlag, intFlag, numFlag, parseFlags, runMain, UserError } from './lib/cli.ts';
+import { backendFlag, backendFrom, choiceFlag, intFlag, parseFlags, runMain, UserError } from './lib/cli.ts';
 
 const usage = `usage: tsx examples/evaluate.ts --checkpoint FILE [options]
 
@@ -27,7 +27,8 @@ every validation image is translated --samples times. Reports, per task and thei
   ${fidName()}   fakes vs the target domain's real (train) images
   ${lpipsName()}   mean pairwise distance of each source's outputs
   paired L1 / PSNR inside and outside the changed region, beside "source unchanged" and
-  "domain mean" baselines, when the validation items are the same items in every domain
+  "domain mean" baselines, when the validation items are the same items in every domain (changed region:
+  max over RGB |source - truth| > ${CHANGED_REGION_THRESHOLD} in [0, 1] units, stargan/eval/paired.ts, as in training)
 Data (--data):
   none                  the embedded emoji dataset, domains = the checkpoint's vendors (no held-out
                         split exists: validation images are an evenly spaced subset, seen in training)
@@ -37,13 +38,12 @@ Options:
   --seed N (0)  --samples N (10, >= 2)  --max-val N (val images per domain, evenly spaced; all)
   --max-real N (real images per domain for FID and the domain mean, evenly spaced; all)
   --modes latent,reference (both)  --feature-size N (${NATIVE_SIZE}; >= ${MIN_SIZE} is faster but a different metric, named so)
-  --threshold X (${CHANGED_THRESHOLD}: changed region, max over RGB |source - truth| in [0, 1] units)
   --backend wasm|cpu (wasm)  --threads N (1)`;
 
 const flags = {
   checkpoint: { type: 'string' }, data: { type: 'string' }, out: { type: 'string' }, seed: { type: 'string' },
   samples: { type: 'string' }, 'max-val': { type: 'string' }, 'max-real': { type: 'string' }, modes: { type: 'string' },
-  'feature-size': { type: 'string' }, threshold: { type: 'string' }, ...backendFlag,
+  'feature-size': { type: 'string' }, ...backendFlag,
 } as const;
 
 const EMOJI_VENDORS_KNOWN: readonly EmojiVendor[] = ['google', 'twitter', 'apple', 'facebook'];
@@ -120,7 +120,6 @@ async function main(): Promise<void> {
   const maxVal = intFlag('max-val', values['max-val'], Number.MAX_SAFE_INTEGER, 1);
   const maxReal = intFlag('max-real', values['max-real'], Number.MAX_SAFE_INTEGER, 2);
   const featureSize = intFlag('feature-size', values['feature-size'], NATIVE_SIZE, MIN_SIZE, 1024);
-  const threshold = numFlag('threshold', values.threshold, CHANGED_THRESHOLD);
   const pickedModes = modesFrom(values.modes);
   const outDir = values.out ?? path.join(path.dirname(ckpt), 'eval');
   const backend = await backendFrom(values.backend, values.threads);
@@ -178,7 +177,7 @@ async function main(): Promise<void> {
   const real = reals.map((r, d) => realMoments(features, r, net.img, 10, (n) => tick(n, `real images of ${names[d]}`)));
   const source = val.map((v, d) => realMoments(features, v, net.img, 10, (n) => tick(n, `validation images of ${names[d]}`)));
   const meanImages = reals.map((r) => meanImage(Array.from({ length: r.n }, (_, i) => imageAt(r, i))));
-  const ctx: EvalContext = { ema, net, features, val, paired, real, source, meanImage: meanImages, samples, key: makeKey(seed), threshold };
+  const ctx: EvalContext = { ema, net, features, val, paired, real, source, meanImage: meanImages, samples, key: makeKey(seed) };
   const results: TaskResult[] = [];
   for (const mode of pickedModes) {
     for (const task of taskList) {
@@ -193,18 +192,18 @@ async function main(): Promise<void> {
 
   const rows = reportRows(results, names);
   console.log('');
-  console.log(formatTables(rows, featureSize, samples, threshold));
+  console.log(formatTables(rows, featureSize, samples));
   try {
     fs.mkdirSync(outDir, { recursive: true });
     const report = {
       checkpoint: path.resolve(ckpt), checkpoint_source: loaded.source, net,
       data: splits.name, data_source: splits.real.source, domains: names,
       validation_images: val.map((v) => v.n), real_images: reals.map((r) => r.n), paired,
-      seed, samples, modes: pickedModes, threshold,
+      seed, samples, modes: pickedModes, changed_region_threshold: CHANGED_REGION_THRESHOLD,
       metrics: {
         fid: fidName(featureSize), lpips: lpipsName(featureSize),
         feature_net: { package: FEATURE_PACKAGE, model: 'InceptionV3 (tfjs layers model, uint8-quantised weights)', input_size: featureSize, preprocessing: 'x in [-1, 1] rounded to 8 bits -> (x + 1) / 2 -> bilinear resize (align_corners) to input_size' },
-        paired: 'L1 and PSNR in [0, 1] pixel units, pooled over all outputs of a task; changed region: max over RGB |source - truth| > threshold',
+        paired: 'L1 and PSNR in [0, 1] pixel units, pooled over all outputs of a task; changed region: max over RGB |source - truth| > changed_region_threshold (stargan/eval/paired.ts: the definition training uses)',
       },
       notes, backend, seconds: Math.round(seconds * 10) / 10, rows,
     };

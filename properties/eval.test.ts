@@ -31,7 +31,7 @@ import { allFeatures, classProbabilities, featureNetAt, packageModelHandler, poo
 import { featureSet, frechetDistance, moments, traceSqrtFeatureSpace, traceSqrtSampleSpace } from '../stargan/eval/fid.ts';
 import { matmul, matmulNT, matrix, sqrtmPsd, symmetricEigen, transpose, type Matrix } from '../stargan/eval/linalg.ts';
 import { groupDiversity } from '../stargan/eval/lpips.ts';
-import { baselineErrors, changedMask, meanImage, pairedScores } from '../stargan/eval/paired.ts';
+import { baselineErrors, CHANGED_REGION_THRESHOLD, changedRegion, meanImage, pairedScores } from '../stargan/eval/paired.ts';
 import { domainImages, realMoments, referenceIndices, runTask, type EvalContext } from '../stargan/eval/protocol.ts';
 import { pngBytes, put, pattern } from './lib/images.ts';
 
@@ -361,13 +361,17 @@ describe('paired errors', () => {
   const mean = Float32Array.from([0, 0, 0, 0, 0, 0]); // grey 0.5 everywhere
 
   test('changed region: max over RGB |source - truth| in [0, 1] units above the threshold', () => {
-    assert.deepEqual(Array.from(changedMask(src, truth, 0.05)), [0, 1]);
-    assert.deepEqual(Array.from(changedMask(src, truth, 0.99)), [0, 1]); // pixel 1 differs by 1 in G
-    assert.deepEqual(Array.from(changedMask(src, truth, 1)), [0, 0]);
+    assert.equal(CHANGED_REGION_THRESHOLD, 0.1);
+    assert.deepEqual(Array.from(changedRegion(src, truth)), [0, 1]); // pixel 1 differs by 1 in G
+    // a change of 0.1 in [0, 1] units (0.2 in [-1, 1]) is at the threshold, not above it; 0.11 is above
+    const at = Float32Array.from(src, (v, i) => (i === 0 ? v + 0.2 : v));
+    const above = Float32Array.from(src, (v, i) => (i === 0 ? v + 0.22 : v));
+    assert.deepEqual(Array.from(changedRegion(src, at)), [0, 0]);
+    assert.deepEqual(Array.from(changedRegion(src, above)), [1, 0]);
   });
 
   test('baselines equal the values computed by hand', () => {
-    const b = baselineErrors([src], [truth], mean, 0.05);
+    const b = baselineErrors([src], [truth], mean);
     const unchanged = pairedScores(b['source unchanged']);
     // changed pixel 1: |1 - 0.5|, |1 - 0|, |1 - 1| = 0.5, 1, 0 -> L1 0.5, MSE (0.25 + 1 + 0) / 3
     assert.ok(Math.abs(unchanged.l1Changed - 0.5) < 1e-12);
@@ -410,7 +414,7 @@ describe('protocol', () => {
     const real = val.map((v) => realMoments(net75, v, 16));
     const ctx = (seed: number): EvalContext => ({
       ema, net: tinyNet, features: net75, val, paired: true, real, meanImage: val.map((v) => meanImage([0, 1, 2].map((i) => v.data.subarray(i * 768, (i + 1) * 768)))),
-      samples: 2, key: key(seed), threshold: 0.05,
+      samples: 2, key: key(seed),
     });
     const before_ = liveTensors();
     const summary = (seed: number, mode: 'latent' | 'reference') => {

@@ -15,7 +15,7 @@ import { disposeParams, key, leaves, mapParams, tidyTree } from '../dsl/index.ts
 import { defaultTrain, emaBetaAt, type NetConfig, type TrainConfig } from '../stargan/v2/config.ts';
 import { numpyPermutation } from '../stargan/data/numpy-permutation.ts';
 import { SKIN_TONE_DOMAINS, skinToneDataset } from '../stargan/data/skin-tones.ts';
-import { changedRegion, pairedL1 } from '../stargan/eval/anchor-l1.ts';
+import { changedRegion, pairedL1 } from '../stargan/eval/paired.ts';
 import { baselines, type HeldOut } from '../stargan/eval/held-out.ts';
 import { emaUpdate, initTrainState, type StarGANConfig } from '../stargan/v2/step.ts';
 
@@ -104,7 +104,8 @@ describe('paired metric', () => {
     assert.deepEqual([...changedRegion(src, tgt, 1)], [1, 0, 0, 0]);
     const slight = tgt.map((v, i) => (i === 5 ? v + 0.1 : v)); // green of pixel 1 moves by 0.05 in [0, 1]
     assert.deepEqual([...changedRegion(slight, tgt, 1)], [0, 0, 0, 0]);
-    assert.deepEqual([...changedRegion(slight, tgt, 1, 0.01)], [0, 1, 0, 0]);
+    const more = tgt.map((v, i) => (i === 5 ? v + 0.3 : v)); // by 0.15: above the threshold (0.1)
+    assert.deepEqual([...changedRegion(more, tgt, 1)], [0, 1, 0, 0]);
   });
 
   test('L1 in [0, 1] units, a pixel\'s error averaged over channels; inside and outside the region', () => {
@@ -156,8 +157,8 @@ describe('paired metric', () => {
   });
 
   test('errors: sizes that do not match', () => {
-    throwsWith(() => pairedL1(src, tgt.subarray(0, 8), new Uint8Array(4), 1), 'pairedL1', 'differ in size');
-    throwsWith(() => pairedL1(src, tgt, new Uint8Array(3), 1), 'pairedL1', 'region has 3 pixels');
+    throwsWith(() => pairedL1(src, tgt.subarray(0, 8), new Uint8Array(4), 1), 'errorSums', 'differ in size');
+    throwsWith(() => pairedL1(src, tgt, new Uint8Array(3), 1), 'errorSums', 'region has 3 pixels');
     throwsWith(() => changedRegion(src, tgt, 5), 'changedRegion', 'not 5 images');
   });
 });

@@ -1,7 +1,7 @@
 /**
  * The paired metric during training: the EMA networks translate the held-out emoji from
  * their default (yellow) version to each skin tone, and the outputs are compared with the
- * real emoji in that tone (stargan/eval/anchor-l1.ts). Cheap enough to run every few hundred
+ * real emoji in that tone (stargan/eval/paired.ts, the one definition of the paired error). Cheap enough to run every few hundred
  * iterations: per evaluation, (latents + 1) x 5 generator passes over the 60 held-out emoji.
  *
  * As the PyTorch anchor's evaluator (shared/anchors/emoji_learning/train.py), with fewer
@@ -16,7 +16,7 @@ import type { PairedDataset } from '../data/skin-tones.ts';
 import type { EmaNets } from '../v2/nets.ts';
 import { latentStyles, translate, type Grid } from '../samples.ts';
 import { styleEncoder } from '../v2/style-encoder.ts';
-import { changedRegion, meanPairedL1, pairedL1, type PairedL1 } from './anchor-l1.ts';
+import { changedRegion, meanPairedL1, pairedL1, type PairedL1 } from './paired.ts';
 
 /** The held-out images, loaded once: NCHW float32 in [-1, 1]. */
 export interface HeldOut {

@@ -1,69 +1,100 @@
 /**
- * Paired errors, where a ground-truth translation exists (a dataset whose items are drawn in
- * every domain: the truth for item i of domain s translated to domain t is item i of t).
+ * The paired error, one definition for every program that scores translations against a ground
+ * truth (a dataset whose items exist in every domain, e.g. the skin-tone emoji: the truth for
+ * item i of domain s translated to domain t is item i of t): training-time evaluation
+ * (held-out.ts, train-celeba.ts), examples/evaluate.ts, examples/demo.ts and the docs/skin-tones
+ * scripts all score with these functions, so their numbers are the same metric.
  *
- * Images are plain CHW Float32Arrays (3 x h x w) in [-1, 1], as the generators produce them;
- * errors are measured in [0, 1] pixel units, i.e. on (x + 1) / 2.
- *
- * The changed region of a (source, truth) pair: the pixels (h, w) where
- * max over channels |source - truth| > threshold (in [0, 1] units; default 0.05, about 13/255).
- * Inside it the translation must change something; outside it, it should keep the source.
- * Errors are reported separately for the two regions:
- * - L1: mean |output - truth| over the region's pixel values (pixels x 3 channels);
- * - PSNR: 10 log10(1 / MSE) with MSE over the same values (peak 1).
- * Both are pooled over every output of a task (sums first, one ratio at the end), so an
- * image with an empty region weighs nothing and no per-image PSNR can be infinite alone;
- * PSNR is +Infinity only when a region's pooled error is exactly 0.
+ * Images are NCHW Float32Arrays (n x 3 x H x W) in [-1, 1], as the generators produce them;
+ * errors are measured in [0, 1] pixel units, i.e. on (clamp(x, -1, 1) + 1) / 2 (an output beyond
+ * [-1, 1] counts as clipped, as a saved PNG would be). As the PyTorch anchor's evaluator
+ * (shared/anchors/emoji_learning/train.py), so our curves and the anchor's compare number for number:
+ * - the changed region of a (source, truth) pair: the pixels where max over R, G, B of
+ *   |source - truth| > {@link CHANGED_REGION_THRESHOLD} (0.1). Inside it the translation must change
+ *   something; outside it, it should keep the source;
+ * - L1: mean |output - truth| over a region's pixel values (pixels x 3 channels); over all pixels,
+ *   inside and outside the region. PSNR: 10 log10(1 / MSE) over the same values (peak 1);
+ * - sums are pooled over every image scored together (one ratio at the end), so an image with an
+ *   empty region weighs nothing; a region with no pixels at all scores NaN, and PSNR is +Infinity
+ *   only when a region's pooled error is exactly 0.
  */
 
-/** Default changed-region threshold, in [0, 1] pixel units. */
-export const CHANGED_THRESHOLD = 0.05;
+/**
+ * The changed region's threshold, in [0, 1] pixel units (about 26/255): the anchor's. Tone
+ * changes move skin pixels by far more; JPEG-like noise and antialiasing stay below it.
+ */
+export const CHANGED_REGION_THRESHOLD = 0.1;
 
-/** A 3-channel CHW image in [-1, 1]. */
+/** One 3-channel CHW image in [-1, 1] (an NCHW batch of one). */
 export type Chw = Float32Array;
 
-/** 1 where max_c |source - truth| (in [0, 1] units) > threshold, per pixel (h * w). */
-export function changedMask(source: Chw, truth: Chw, threshold = CHANGED_THRESHOLD): Uint8Array {
-  if (source.length !== truth.length || source.length % 3 !== 0) throw new Error(`changedMask: image sizes differ (${source.length} vs ${truth.length} values)`);
-  const hw = source.length / 3;
-  const mask = new Uint8Array(hw);
-  for (let p = 0; p < hw; p++) {
-    let m = 0;
-    for (let c = 0; c < 3; c++) m = Math.max(m, Math.abs(source[c * hw + p] - truth[c * hw + p]) / 2);
-    mask[p] = m > threshold ? 1 : 0;
+const to01 = (v: number) => (v <= -1 ? 0 : v >= 1 ? 1 : (v + 1) / 2);
+
+/** Values per image plane (H * W), after checking that a and b are n images of 3 channels. */
+function planeOf(what: string, n: number, a: Float32Array, b: Float32Array): number {
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${what}: n must be a positive integer, got ${n}`);
+  if (a.length !== b.length) throw new Error(`${what}: the images differ in size (${a.length} vs ${b.length} values)`);
+  if (a.length % (3 * n) !== 0) throw new Error(`${what}: ${a.length} values are not ${n} images of 3 channels`);
+  return a.length / (3 * n);
+}
+
+/**
+ * The region a translation from `src` to `truth` must change, per pixel: 1 where max over
+ * channels |src - truth| (in [0, 1] units) > {@link CHANGED_REGION_THRESHOLD}.
+ *   src, truth: (n, 3, H, W)  ->  (n, H * W)
+ */
+export function changedRegion(src: Float32Array, truth: Float32Array, n = 1): Uint8Array {
+  const plane = planeOf('changedRegion', n, src, truth);
+  const mask = new Uint8Array(n * plane);
+  for (let i = 0; i < n; i++) {
+    for (let p = 0; p < plane; p++) {
+      let d = 0;
+      for (let c = 0; c < 3; c++) {
+        const o = (i * 3 + c) * plane + p;
+        d = Math.max(d, Math.abs(to01(src[o]) - to01(truth[o])));
+      }
+      mask[i * plane + p] = d > CHANGED_REGION_THRESHOLD ? 1 : 0;
+    }
   }
   return mask;
 }
 
-/** Error sums over the two regions. `values` counts pixel values (pixels x 3). */
-export interface ErrorSums {
-  readonly changed: RegionSums;
-  readonly unchanged: RegionSums;
-}
-
+/** Sums of one region: absolute and squared errors over `values` pixel values (pixels x 3). */
 export interface RegionSums {
   readonly abs: number;
   readonly sq: number;
   readonly values: number;
 }
 
+/** Error sums inside ("changed") and outside ("unchanged") the changed region. */
+export interface ErrorSums {
+  readonly changed: RegionSums;
+  readonly unchanged: RegionSums;
+}
+
 export const noErrors: ErrorSums = { changed: { abs: 0, sq: 0, values: 0 }, unchanged: { abs: 0, sq: 0, values: 0 } };
 
-/** The error sums of one output against its truth, split by the mask. */
-export function errorSums(output: Chw, truth: Chw, mask: Uint8Array): ErrorSums {
-  const hw = mask.length;
-  if (output.length !== 3 * hw || truth.length !== 3 * hw) throw new Error(`errorSums: expected 3 x ${hw} values, got ${output.length} and ${truth.length}`);
+/**
+ * The error sums of outputs against their truths, split by the region.
+ *   out, truth: (n, 3, H, W); region: (n, H * W) from {@link changedRegion}
+ */
+export function errorSums(out: Float32Array, truth: Float32Array, region: Uint8Array, n = 1): ErrorSums {
+  const plane = planeOf('errorSums', n, out, truth);
+  if (region.length !== n * plane) throw new Error(`errorSums: region has ${region.length} pixels, images ${n * plane}`);
   const abs = [0, 0];
   const sq = [0, 0];
   const values = [0, 0];
-  for (let p = 0; p < hw; p++) {
-    const r = mask[p] ? 0 : 1;
-    for (let c = 0; c < 3; c++) {
-      const e = Math.abs(output[c * hw + p] - truth[c * hw + p]) / 2;
-      abs[r] += e;
-      sq[r] += e * e;
+  for (let i = 0; i < n; i++) {
+    for (let p = 0; p < plane; p++) {
+      const r = region[i * plane + p] ? 0 : 1;
+      for (let c = 0; c < 3; c++) {
+        const o = (i * 3 + c) * plane + p;
+        const e = Math.abs(to01(out[o]) - to01(truth[o]));
+        abs[r] += e;
+        sq[r] += e * e;
+      }
+      values[r] += 3;
     }
-    values[r] += 3;
   }
   return { changed: { abs: abs[0], sq: sq[0], values: values[0] }, unchanged: { abs: abs[1], sq: sq[1], values: values[1] } };
 }
@@ -83,13 +114,8 @@ export interface PairedScores {
   readonly changedFraction: number;
 }
 
-function l1(r: RegionSums): number {
-  return r.values === 0 ? NaN : r.abs / r.values;
-}
-
-function psnr(r: RegionSums): number {
-  return r.values === 0 ? NaN : 10 * Math.log10(r.values / r.sq); // 1 / MSE; sq = 0 gives +Infinity
-}
+const l1 = (r: RegionSums) => (r.values === 0 ? NaN : r.abs / r.values);
+const psnr = (r: RegionSums) => (r.values === 0 ? NaN : 10 * Math.log10(r.values / r.sq)); // 1 / MSE; sq = 0 gives +Infinity
 
 export function pairedScores(s: ErrorSums): PairedScores {
   const all = s.changed.values + s.unchanged.values;
@@ -98,6 +124,33 @@ export function pairedScores(s: ErrorSums): PairedScores {
     l1Unchanged: l1(s.unchanged), psnrUnchanged: psnr(s.unchanged),
     changedFraction: all === 0 ? NaN : s.changed.values / all,
   };
+}
+
+/** Mean L1 in [0, 1] units: over all pixels, inside the changed region, outside it. */
+export interface PairedL1 {
+  readonly all: number;
+  readonly inside: number;
+  readonly outside: number;
+}
+
+/** The L1 view of pooled sums. */
+export function l1Of(s: ErrorSums): PairedL1 {
+  const all = s.changed.values + s.unchanged.values;
+  return { all: (s.changed.abs + s.unchanged.abs) / all, inside: l1(s.changed), outside: l1(s.unchanged) };
+}
+
+/**
+ * Mean L1 between `out` and `truth` over all pixels and inside / outside `region`, pooled over the
+ * n images. out, truth: (n, 3, H, W); region: (n, H * W).
+ */
+export function pairedL1(out: Float32Array, truth: Float32Array, region: Uint8Array, n = 1): PairedL1 {
+  return l1Of(errorSums(out, truth, region, n));
+}
+
+/** The mean of several PairedL1 (e.g. over targets and latents), field by field. */
+export function meanPairedL1(xs: readonly PairedL1[]): PairedL1 {
+  const mean = (k: keyof PairedL1) => xs.reduce((s, x) => s + x[k], 0) / xs.length;
+  return { all: mean('all'), inside: mean('inside'), outside: mean('outside') };
 }
 
 /** The per-pixel mean of images (the "domain mean" baseline's output). */
@@ -115,17 +168,17 @@ export function meanImage(images: readonly Chw[]): Chw {
 export type Baseline = 'source unchanged' | 'domain mean';
 
 /**
- * Error sums of the two baselines over the sources of one task:
+ * Error sums of the two baselines over the sources of one task (CHW images):
  * "source unchanged" outputs the source itself; "domain mean" outputs `targetMean` for every source.
  */
-export function baselineErrors(sources: readonly Chw[], truths: readonly Chw[], targetMean: Chw, threshold = CHANGED_THRESHOLD): Record<Baseline, ErrorSums> {
+export function baselineErrors(sources: readonly Chw[], truths: readonly Chw[], targetMean: Chw): Record<Baseline, ErrorSums> {
   if (sources.length !== truths.length) throw new Error(`baselineErrors: ${sources.length} sources but ${truths.length} truths`);
   let unchanged = noErrors;
   let mean = noErrors;
   sources.forEach((src, i) => {
-    const mask = changedMask(src, truths[i], threshold);
-    unchanged = addErrors(unchanged, errorSums(src, truths[i], mask));
-    mean = addErrors(mean, errorSums(targetMean, truths[i], mask));
+    const region = changedRegion(src, truths[i]);
+    unchanged = addErrors(unchanged, errorSums(src, truths[i], region));
+    mean = addErrors(mean, errorSums(targetMean, truths[i], region));
   });
   return { 'source unchanged': unchanged, 'domain mean': mean };
 }

@@ -23,7 +23,7 @@ import { styleEncoder } from '../v2/style-encoder.ts';
 import { allFeatures, poolFeatures, POOL_DIM, quantise8, type FeatureNet } from './feature-net.ts';
 import { featureSet, frechetDistance, moments, type Fid, type Moments } from './fid.ts';
 import { groupDiversity } from './lpips.ts';
-import { addErrors, baselineErrors, changedMask, errorSums, noErrors, type Baseline, type Chw, type ErrorSums } from './paired.ts';
+import { addErrors, baselineErrors, changedRegion, errorSums, noErrors, type Baseline, type Chw, type ErrorSums } from './paired.ts';
 
 export type Mode = 'latent' | 'reference';
 export const modes: readonly Mode[] = ['latent', 'reference'];
@@ -66,8 +66,6 @@ export interface EvalContext {
   readonly meanImage: readonly Chw[];
   readonly samples: number;
   readonly key: Key;
-  /** Changed-region threshold in [0, 1] pixel units (paired.ts). */
-  readonly threshold: number;
 }
 
 export interface Task {
@@ -150,8 +148,8 @@ export function runTask(ctx: EvalContext, task: Task, mode: Mode, onSource?: () 
     tf.dispose(f.maps);
     if (ctx.paired) {
       const truth = imageAt(ctx.val[task.trg], i);
-      const mask = changedMask(imageAt(src, i), truth, ctx.threshold);
-      for (const out of toChw(fakes)) model = addErrors(model, errorSums(out, truth, mask));
+      const region = changedRegion(imageAt(src, i), truth);
+      for (const out of toChw(fakes)) model = addErrors(model, errorSums(out, truth, region));
     }
     fakes.dispose();
     onSource?.();
@@ -163,7 +161,7 @@ export function runTask(ctx: EvalContext, task: Task, mode: Mode, onSource?: () 
   if (!ctx.paired) return result;
   const sources = Array.from({ length: src.n }, (_, i) => imageAt(src, i));
   const truths = Array.from({ length: src.n }, (_, i) => imageAt(ctx.val[task.trg], i));
-  return { ...result, paired: { model, ...baselineErrors(sources, truths, ctx.meanImage[task.trg], ctx.threshold) } };
+  return { ...result, paired: { model, ...baselineErrors(sources, truths, ctx.meanImage[task.trg]) } };
 }
 
 /** The real side of FID for one domain: images rounded to 8 bits, then pooled features and their moments. */

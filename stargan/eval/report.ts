@@ -4,7 +4,7 @@
  * place that prints a number also prints what it is.
  */
 import { fidName, lpipsName } from './feature-net.ts';
-import { pairedScores, type Baseline, type PairedScores } from './paired.ts';
+import { CHANGED_REGION_THRESHOLD, pairedScores, type Baseline, type PairedScores } from './paired.ts';
 import type { Mode, TaskResult } from './protocol.ts';
 
 export const outputs = ['model', 'source unchanged', 'domain mean'] as const satisfies readonly ('model' | Baseline)[];
@@ -73,7 +73,7 @@ function table(header: string[], body: string[][], indent = ''): string {
 const modeTitle: Record<Mode, string> = { latent: 'Latent-guided', reference: 'Reference-guided' };
 
 /** The terminal table(s): FID and diversity per mode; then paired errors when there are any. */
-export function formatTables(rows: readonly Row[], featureSize: number, samples: number, threshold: number): string {
+export function formatTables(rows: readonly Row[], featureSize: number, samples: number): string {
   const parts: string[] = [];
   for (const mode of ['latent', 'reference'] as const) {
     const mine = rows.filter((r) => r.mode === mode);
@@ -88,7 +88,7 @@ export function formatTables(rows: readonly Row[], featureSize: number, samples:
   }
   const paired = rows.filter((r) => r.paired);
   if (paired.length > 0) {
-    parts.push(`Paired errors against the ground truth, in [0, 1] pixel units; changed region: pixels where max over RGB |source - truth| > ${threshold}`);
+    parts.push(`Paired errors against the ground truth, in [0, 1] pixel units; changed region: pixels where max over RGB |source - truth| > ${CHANGED_REGION_THRESHOLD}`);
     const body: string[][] = [];
     for (const r of paired) {
       for (const o of outputs) {
