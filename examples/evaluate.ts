@@ -2,7 +2,8 @@
  * Evaluates a StarGAN v2 checkpoint offline with StarGAN v2's protocol: for every (source,
  * target) domain pair, each validation image translated --samples times latent-guided and
  * reference-guided; FID (InceptionV3, nsfwjs weights), an uncalibrated LPIPS-style diversity,
- * and, on data with ground truth, paired errors beside two baselines. See docs/evaluation.md.
+ * on data with ground truth, paired errors beside two baselines, and on face domains (CelebA-HQ's
+ * female/male) attribute-flip accuracy and identity similarity from face-api's nets. See docs/evaluation.md.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -15,6 +16,9 @@ import { loadImages } from '../stargan/data/sampler.ts';
 import { disposeFeatureNet, fidName, FEATURE_PACKAGE, loadFeatureNet, lpipsName, MIN_SIZE, NATIVE_SIZE } from '../stargan/eval/feature-net.ts';
 import { CHANGED_REGION_THRESHOLD, meanImage } from '../stargan/eval/paired.ts';
 import { domainImages, imageAt, modes, realMoments, runTask, tasks, type DomainImages, type EvalContext, type Mode, type TaskResult } from '../stargan/eval/protocol.ts';
+import { analyseSources, areFaceDomains, faceTask, landmarksOf } from '../stargan/eval/face-protocol.ts';
+import { ATTRIBUTE_FLIP_METRIC, IDENTITY_METRIC } from '../stargan/eval/face-metrics.ts';
+import { loadFaceNets } from '../stargan/eval/faces.ts';
 import { formatCsv, formatTables, jsonSafe, reportRows } from '../stargan/eval/report.ts';
 import { disposeLoaded, loadAnyCheckpoint } from '../stargan/checkpoints/official.ts';
 import { backendFlag, backendFrom, choiceFlag, intFlag, parseFlags, runMain, UserError } from './lib/cli.ts';
@@ -29,6 +33,9 @@ every validation image is translated --samples times. Reports, per task and thei
   paired L1 / PSNR inside and outside the changed region, beside "source unchanged" and
   "domain mean" baselines, when the validation items are the same items in every domain (changed region:
   max over RGB |source - truth| > ${CHANGED_REGION_THRESHOLD} in [0, 1] units, stargan/eval/paired.ts, as in training)
+  on face domains (--faces):
+  ${ATTRIBUTE_FLIP_METRIC}   outputs whose gender (face-api) is the target domain's
+  ${IDENTITY_METRIC}   cosine similarity, source vs output
 Data (--data):
   none                  the embedded emoji dataset, domains = the checkpoint's vendors (no held-out
                         split exists: validation images are an evenly spaced subset, seen in training)
@@ -38,11 +45,14 @@ Options:
   --seed N (0)  --samples N (10, >= 2)  --max-val N (val images per domain, evenly spaced; all)
   --max-real N (real images per domain for FID and the domain mean, evenly spaced; all)
   --modes latent,reference (both)  --feature-size N (${NATIVE_SIZE}; >= ${MIN_SIZE} is faster but a different metric, named so)
+  --faces auto|on|off   face metrics (auto: on when every domain is female or male, any case, as CelebA-HQ's;
+                        on: also for other domains, identity only where no attribute maps; off: none). With
+                        w_hpf > 0 the generator gets the sources' face masks from face-api's landmarks unless off
   --backend wasm|cpu (wasm)  --threads N (1)`;
 
 const flags = {
   checkpoint: { type: 'string' }, data: { type: 'string' }, out: { type: 'string' }, seed: { type: 'string' },
-  samples: { type: 'string' }, 'max-val': { type: 'string' }, 'max-real': { type: 'string' }, modes: { type: 'string' },
+  samples: { type: 'string' }, 'max-val': { type: 'string' }, 'max-real': { type: 'string' }, modes: { type: 'string' }, faces: { type: 'string' },
   'feature-size': { type: 'string' }, ...backendFlag,
 } as const;
 
@@ -121,6 +131,7 @@ async function main(): Promise<void> {
   const maxReal = intFlag('max-real', values['max-real'], Number.MAX_SAFE_INTEGER, 2);
   const featureSize = intFlag('feature-size', values['feature-size'], NATIVE_SIZE, MIN_SIZE, 1024);
   const pickedModes = modesFrom(values.modes);
+  const facesFlag = choiceFlag('faces', values.faces, ['auto', 'on', 'off'] as const, 'auto');
   const outDir = values.out ?? path.join(path.dirname(ckpt), 'eval');
   const backend = await backendFrom(values.backend, values.threads);
   const t0 = performance.now();
@@ -150,7 +161,10 @@ async function main(): Promise<void> {
   const valPick = valFiles.map((f) => evenlySpaced(f.length, maxVal));
   const realFiles = realMap.map((d) => evenlySpaced(splits.real.files[d].length, maxReal).map((i) => splits.real.files[d][i]));
   const notes = [...loaded.notes, ...splits.notes];
-  if (net.wHpf > 0) notes.push(`w_hpf ${net.wHpf}: no face masks here, so the generator's high-pass path is skipped`);
+  const faces = facesFlag === 'on' || (facesFlag === 'auto' && areFaceDomains(names));
+  const needFaceApi = faces || (net.wHpf > 0 && facesFlag !== 'off');
+  if (net.wHpf > 0 && !needFaceApi) notes.push(`w_hpf ${net.wHpf}: --faces off, so no face masks: the generator's high-pass path is skipped`);
+  if (facesFlag === 'auto' && !faces) notes.push(`domains ${names.join(', ')} are not face domains (female/male): no face metrics (--faces on to force)`);
   if (!paired) notes.push('validation files differ across domains: no ground truth, so no paired errors');
 
   console.log(`evaluating ${ckpt} (img ${net.img}, ${net.domains} domains: ${names.join(', ')}) on ${splits.name}; ${backend}`);
@@ -163,7 +177,7 @@ async function main(): Promise<void> {
   const translationsTotal = pickedModes.length * taskList.reduce((a, t) => a + val[t.src].n, 0) * samples;
   const realTotal = reals.reduce((a, r) => a + r.n, 0) + val.reduce((a, v) => a + v.n, 0);
   console.log(`${taskList.length} tasks x ${pickedModes.length} mode(s): ${translationsTotal} translations and ${realTotal} real images through the feature net at ${featureSize} px`);
-  const work = reals.reduce((a, r) => a + r.n, 0) + val.reduce((a, v) => a + v.n, 0) + pickedModes.length * taskList.reduce((a, t) => a + val[t.src].n, 0);
+  const work = reals.reduce((a, r) => a + r.n, 0) + val.reduce((a, v) => a + v.n, 0) * (needFaceApi ? 2 : 1) + pickedModes.length * taskList.reduce((a, t) => a + val[t.src].n, 0);
   const bar = new cliProgress.SingleBar({
     format: '{bar} {value}/{total} images | {stage} | {duration_formatted}, ETA {eta_formatted}',
     etaBuffer: 50, hideCursor: true, noTTYOutput: !process.stdout.isTTY, notTTYSchedule: 30_000,
@@ -177,12 +191,21 @@ async function main(): Promise<void> {
   const real = reals.map((r, d) => realMoments(features, r, net.img, 10, (n) => tick(n, `real images of ${names[d]}`)));
   const source = val.map((v, d) => realMoments(features, v, net.img, 10, (n) => tick(n, `validation images of ${names[d]}`)));
   const meanImages = reals.map((r) => meanImage(Array.from({ length: r.n }, (_, i) => imageAt(r, i))));
-  const ctx: EvalContext = { ema, net, features, val, paired, real, source, meanImage: meanImages, samples, key: makeKey(seed) };
+  const faceNets = needFaceApi ? await loadFaceNets() : undefined;
+  const analysed = faceNets ? await analyseSources(faceNets, val, net.img, () => tick(1, 'face-api on the validation images')) : undefined;
+  const landmarks = analysed && net.wHpf > 0 ? landmarksOf(analysed) : undefined;
+  if (landmarks) {
+    const found = landmarks.flat().filter((l) => l).length;
+    notes.push(`w_hpf ${net.wHpf}: the generator gets the sources' face masks from face-api's landmarks (faces found in ${found}/${landmarks.flat().length} validation images; the others get zero masks)`);
+  }
+  const ctx: EvalContext = { ema, net, features, val, paired, real, source, meanImage: meanImages, samples, key: makeKey(seed), ...(landmarks ? { landmarks } : {}) };
   const results: TaskResult[] = [];
   for (const mode of pickedModes) {
     for (const task of taskList) {
       const stage = `${mode} ${names[task.src]}2${names[task.trg]}`;
-      results.push(runTask(ctx, task, mode, () => tick(1, stage)));
+      const ft = faces && faceNets && analysed ? faceTask(faceNets, analysed, names, task.src, task.trg) : undefined;
+      const r = await runTask(ctx, task, mode, () => tick(1, stage), ft && ((i, fakes) => ft.add(i, fakes)));
+      results.push(ft ? { ...r, faces: ft.result() } : r);
     }
   }
   bar.stop();
@@ -191,6 +214,7 @@ async function main(): Promise<void> {
   const seconds = (performance.now() - t0) / 1000;
 
   const rows = reportRows(results, names);
+  if (landmarks) console.log(`note: ${notes[notes.length - 1]}`);
   console.log('');
   console.log(formatTables(rows, featureSize, samples));
   try {
@@ -199,10 +223,14 @@ async function main(): Promise<void> {
       checkpoint: path.resolve(ckpt), checkpoint_source: loaded.source, net,
       data: splits.name, data_source: splits.real.source, domains: names,
       validation_images: val.map((v) => v.n), real_images: reals.map((r) => r.n), paired,
-      seed, samples, modes: pickedModes, changed_region_threshold: CHANGED_REGION_THRESHOLD,
+      seed, samples, modes: pickedModes, faces: { flag: facesFlag, metrics: faces }, changed_region_threshold: CHANGED_REGION_THRESHOLD,
       metrics: {
         fid: fidName(featureSize), lpips: lpipsName(featureSize),
         feature_net: { package: FEATURE_PACKAGE, model: 'InceptionV3 (tfjs layers model, uint8-quantised weights)', input_size: featureSize, preprocessing: 'x in [-1, 1] rounded to 8 bits -> (x + 1) / 2 -> bilinear resize (align_corners) to input_size' },
+        ...(faces ? {
+          attribute_flip: `${ATTRIBUTE_FLIP_METRIC}: fraction of outputs whose gender, by @vladmandic/face-api's age/gender net, is the target domain's; over all outputs (undetected = not flipped) and over outputs with a detected face`,
+          identity: `${IDENTITY_METRIC}: mean cosine similarity of face-api's 128-d recognition descriptors of source and output, over pairs with both faces detected; same_identity_rate: Euclidean distance < 0.6`,
+        } : {}),
         paired: 'L1 and PSNR in [0, 1] pixel units, pooled over all outputs of a task; changed region: max over RGB |source - truth| > changed_region_threshold (stargan/eval/paired.ts: the definition training uses)',
       },
       notes, backend, seconds: Math.round(seconds * 10) / 10, rows,

@@ -407,7 +407,7 @@ describe('protocol', () => {
     }), { seed: 5 });
   });
 
-  test('metrics are a pure function of the seed: same seed, same numbers; another seed, other numbers', () => {
+  test('metrics are a pure function of the seed: same seed, same numbers; another seed, other numbers', async () => {
     const nets = initNets(key(3), tinyNet);
     const ema = { generator: nets.generator, mapping_network: nets.mapping_network, style_encoder: nets.style_encoder };
     const val = [domainImages(testImages(3, 16, 0), 16), domainImages(testImages(3, 16, 5), 16)];
@@ -417,14 +417,14 @@ describe('protocol', () => {
       samples: 2, key: key(seed),
     });
     const before_ = liveTensors();
-    const summary = (seed: number, mode: 'latent' | 'reference') => {
-      const r = runTask(ctx(seed), { src: 0, trg: 1 }, mode);
+    const summary = async (seed: number, mode: 'latent' | 'reference') => {
+      const r = await runTask(ctx(seed), { src: 0, trg: 1 }, mode);
       return JSON.stringify([r.fid.value, r.lpips, r.paired]);
     };
     for (const mode of ['latent', 'reference'] as const) {
-      const a = summary(7, mode);
-      assert.equal(summary(7, mode), a);
-      assert.notEqual(summary(8, mode), a);
+      const a = await summary(7, mode);
+      assert.equal(await summary(7, mode), a);
+      assert.notEqual(await summary(8, mode), a);
     }
     assert.equal(liveTensors(), before_, 'no tensor leaks');
     disposeParams(nets);

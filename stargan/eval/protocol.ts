@@ -18,8 +18,10 @@ import type { NetConfig } from '../v2/config.ts';
 import { generator } from '../v2/generator.ts';
 import { mappingNetwork } from '../v2/mapping.ts';
 import type { EmaNets } from '../v2/nets.ts';
+import { faceMasks, type Point } from '../v2/face-masks.ts';
 import { toChw } from '../samples.ts';
 import { styleEncoder } from '../v2/style-encoder.ts';
+import type { TaskFaces } from './face-protocol.ts';
 import { allFeatures, poolFeatures, POOL_DIM, quantise8, type FeatureNet } from './feature-net.ts';
 import { featureSet, frechetDistance, moments, type Fid, type Moments } from './fid.ts';
 import { groupDiversity } from './lpips.ts';
@@ -66,6 +68,12 @@ export interface EvalContext {
   readonly meanImage: readonly Chw[];
   readonly samples: number;
   readonly key: Key;
+  /**
+   * Per domain, per validation image: face landmarks in img pixels (null: no face found). With
+   * w_hpf > 0 the generator gets the sources' high-pass masks built from them, as the official
+   * evaluation gives it its FAN's masks; without them that path is skipped.
+   */
+  readonly landmarks?: readonly (readonly (readonly Point[] | null)[])[];
 }
 
 export interface Task {
@@ -92,6 +100,8 @@ export interface TaskResult {
   readonly reals: number;
   /** Paired error sums: the model's outputs (all samples) and the two baselines. */
   readonly paired?: Record<'model' | Baseline, ErrorSums>;
+  /** Face metrics (face-protocol.ts), on face domains. */
+  readonly faces?: TaskFaces;
 }
 
 /** The key of one source's draws in one task and mode: independent of batching. */
@@ -127,15 +137,19 @@ export function translations(ctx: EvalContext, task: Task, mode: Mode, i: number
   return tf.tidy(() => {
     const { img } = ctx.net;
     const x: Images = typed(tf.tile(image(imageAt(ctx.val[task.src], i).slice(), [1, 3, img, img]), [ctx.samples, 1, 1, 1]));
-    return quantise8(generator(ctx.ema.generator, x, stylesFor(ctx, task, mode, i), ctx.net));
+    const masks = ctx.net.wHpf > 0 && ctx.landmarks ? faceMasks(new Array(ctx.samples).fill(ctx.landmarks[task.src][i]), img) : undefined;
+    return quantise8(generator(ctx.ema.generator, x, stylesFor(ctx, task, mode, i), ctx.net, masks));
   });
 }
 
 /**
- * Runs one task in one mode. `onSource` is called after each source image (for progress).
+ * Runs one task in one mode. `onSource` is called after each source image (for progress);
+ * `onFakes` gets each source's translations before they are freed (the face metrics' hook).
  * With ctx.paired, the model's outputs and both baselines are scored against the truth.
  */
-export function runTask(ctx: EvalContext, task: Task, mode: Mode, onSource?: () => void): TaskResult {
+export async function runTask(
+  ctx: EvalContext, task: Task, mode: Mode, onSource?: () => void, onFakes?: (i: number, fakes: Images) => Promise<void>,
+): Promise<TaskResult> {
   const src = ctx.val[task.src];
   const pool = new Float32Array(src.n * ctx.samples * POOL_DIM);
   const diversity: number[] = [];
@@ -151,7 +165,11 @@ export function runTask(ctx: EvalContext, task: Task, mode: Mode, onSource?: () 
       const region = changedRegion(imageAt(src, i), truth);
       for (const out of toChw(fakes)) model = addErrors(model, errorSums(out, truth, region));
     }
-    fakes.dispose();
+    try {
+      await onFakes?.(i, fakes);
+    } finally {
+      fakes.dispose();
+    }
     onSource?.();
   }
   const fid = frechetDistance(ctx.real[task.trg], moments(featureSet(pool, POOL_DIM)));
