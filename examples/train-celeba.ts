@@ -3,7 +3,9 @@
  * --data) on an embedded emoji dataset: skin tones (default; paired, so translations are
  * scored against the real emoji on held-out emoji) or vendors. Writes sample grids, a
  * checkpoint, a losses log, held-out metrics and their plot into --out; Ctrl-C saves a
- * checkpoint; --resume continues exactly.
+ * checkpoint; --resume continues exactly. With --w-hpf > 0 (CelebA-HQ) the generator gets the
+ * sources' face masks in every training pass, as the official solver's FAN masks: face-api's
+ * landmarks of each file, found once when the data is loaded (face-landmarks.json in --out).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -20,6 +22,8 @@ import { writeStackedPlots, type LossPlotOptions } from '../dsl/io/plot.ts';
 import type { PairedDataset } from '../stargan/data/skin-tones.ts';
 import { baselines, evaluateHeldOut, loadHeldOut, pairedGrid, type HeldOut } from '../stargan/eval/held-out.ts';
 import { createImageCache, decodeUpFront, type ImageCache } from '../stargan/data/sampler.ts';
+import { detectLandmarks, landmarkTable, readDetections, writeDetections, type LandmarkTable } from '../stargan/data/face-landmarks.ts';
+import { loadFaceNets } from '../stargan/eval/faces.ts';
 import { sampleGrids, writeGrid } from '../stargan/samples.ts';
 import { initTrainState, lossValues, step, type Batch, type StarGANConfig, type TrainState } from '../stargan/v2/step.ts';
 import { prepareRunDir, readLog, runDir } from './lib/run-folder.ts';
@@ -35,7 +39,8 @@ Trains StarGAN v2. Data (--data):
   DIR/img_align_celeba + DIR/list_attr_celeba.txt   CelebA; domains from --attrs (default Male)
 
 Model:    --img N (64) --base N (official 2^14/img; default 32 at img 64) --max-conv N (256)
-          --mapping-hidden N (512) --w-hpf X (0) --style-dim N (64) --latent-dim N (16)
+          --mapping-hidden N (512) --w-hpf X (0; > 0: face masks from face-api's landmarks, as CelebA-HQ's 1)
+          --style-dim N (64) --latent-dim N (16)
           --decoder adain|modconv (adain: the official AdainResBlk; modconv: StyleGAN2 modulated convs)
 Training: --batch N (8) --iters N (total iterations, 10000) --lr X (1e-4) --f-lr X (1e-6)
           --lambda-reg X (1) --lambda-sty X (1) --lambda-ds X (1) --lambda-cyc X (1)
@@ -212,6 +217,30 @@ function evaluate(s: TrainState, cfg: StarGANConfig, set: HeldOut, domains: read
   };
 }
 
+/**
+ * The training files' face landmarks for w_hpf > 0: read from the run folder, else found by face-api
+ * (once, with a progress line) and written there. Misses get the found faces' mean shape.
+ */
+async function faceLandmarks(files: readonly string[], cacheFile: string): Promise<LandmarkTable> {
+  let d = readDetections(cacheFile);
+  if (!d || files.some((f) => !d!.has(f))) {
+    const nets = await loadFaceNets();
+    const t0 = performance.now();
+    d = await detectLandmarks(files, nets, (k) => {
+      if (k % 50 === 0 || k === files.length) process.stdout.write(`\rface landmarks (face-api, once per image): ${k}/${files.length}, ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+    });
+    process.stdout.write('\n');
+    writeDetections(cacheFile, d);
+  }
+  try {
+    const { table, found, missed } = landmarkTable(d);
+    console.log(`face masks (w_hpf > 0): face-api found a face in ${found}/${d.size} training images${missed.length ? `; the other ${missed.length} get the found faces' mean landmarks (e.g. ${missed[0]})` : ''}`);
+    return table;
+  } catch (e) {
+    throw new UserError((e as Error).message);
+  }
+}
+
 /** Writes the four sample grids for the current EMA networks on a fixed set of sample images. */
 function writeSamples(dir: string, s: TrainState, cfg: StarGANConfig, ds: Dataset, cache: ImageCache, seed: number, heldOut?: HeldOut): string[] {
   const k = makeKey(seed + 0x5eed);
@@ -246,6 +275,7 @@ async function main(): Promise<void> {
   const cache = createImageCache();
   decodeUpFront(ds.files.flat(), cache, net.img);
   let { cfg, state } = startState(o, net, ckpt);
+  const landmarks = cfg.net.wHpf > 0 ? await faceLandmarks(ds.files.flat(), path.join(dir, 'face-landmarks.json')) : undefined;
   const logFile = path.join(dir, 'losses.jsonl');
   const log = readLog<LogLine>(logFile, state.iteration);
   const metricsFile = path.join(dir, 'metrics.jsonl');
@@ -276,7 +306,7 @@ async function main(): Promise<void> {
   bar.start(o.iters, state.iteration, { rate: '-', losses: '', heldout: heldoutText });
   try {
     while (state.iteration < o.iters && !interrupted) {
-      const batch = datasetBatch(ds, cache, state.key, cfg.net, o.batch, o.augment);
+      const batch = datasetBatch(ds, cache, state.key, cfg.net, o.batch, o.augment, landmarks);
       state = advance((st: TrainState, b: Batch) => step(cfg, st, b), state, batch);
       tf.dispose(Object.values(batch));
       const it = state.iteration;

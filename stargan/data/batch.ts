@@ -6,7 +6,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { image, labels, normal, randInts, split, uniform, type Key, type Labels, type Tensor } from '../../dsl/index.ts';
 import type { Dataset } from './datasets.ts';
-import { sampleBatch, type ImageCache } from './sampler.ts';
+import { sampleBatch, type ImageCache, type SourceView } from './sampler.ts';
+import type { Masks } from '../v2/generator.ts';
+import { faceMasks } from '../v2/face-masks.ts';
+import { viewLandmarks, type LandmarkTable } from './face-landmarks.ts';
 
 /** One batch as the sampler draws it: NCHW float32 images in [-1, 1] (N = batch, C = 3, H = W = img). */
 export interface HostBatch {
@@ -20,6 +23,8 @@ export interface HostBatch {
   xRef: Float32Array;
   /** Second reference images of domain yTrg (for the diversity loss). */
   xRef2: Float32Array;
+  /** Where each source image came from (file, crop, flip): for its face masks. */
+  xView: SourceView[];
 }
 
 /** One batch as a training step takes it: images (N, 3, H, W) in [-1, 1], source and target domains, two latents, two references. */
@@ -31,6 +36,11 @@ export interface Batch<N extends number = number> {
   readonly z2: Tensor<[N, number]>;
   readonly xRef: Tensor<[N, 3, number, number]>;
   readonly xRef2: Tensor<[N, 3, number, number]>;
+  /**
+   * Face masks of the sources x for the generator's high-pass path (w_hpf > 0), as the official
+   * solver computes them with its FAN for each x_real batch; absent: that path is skipped.
+   */
+  readonly masks?: Masks<N>;
 }
 
 /** What a batch's shapes depend on: the image size, the latent size and the number of domains. */
@@ -50,10 +60,17 @@ function toTensors(h: HostBatch, n: number, shape: BatchShape, kZ1: Key, kZ2: Ke
   };
 }
 
-/** A batch of n from a dataset, a pure function of the key (the cache changes only the speed). */
-export function datasetBatch(ds: Dataset, cache: ImageCache, key: Key, shape: BatchShape, n: number, augment: boolean): Batch {
+/**
+ * A batch of n from a dataset, a pure function of the key (the cache changes only the speed).
+ * With `landmarks` (per file, face-landmarks.ts) the batch carries the sources' face masks, made
+ * from each source's landmarks moved by its own crop and flip.
+ */
+export function datasetBatch(ds: Dataset, cache: ImageCache, key: Key, shape: BatchShape, n: number, augment: boolean, landmarks?: LandmarkTable): Batch {
   const [kData, kZ1, kZ2] = split(key, 3);
-  return toTensors(sampleBatch(ds, cache, kData, n, shape.img, augment), n, shape, kZ1, kZ2);
+  const host = sampleBatch(ds, cache, kData, n, shape.img, augment);
+  const batch = toTensors(host, n, shape, kZ1, kZ2);
+  if (!landmarks) return batch;
+  return { ...batch, masks: faceMasks(host.xView.map((v) => viewLandmarks(landmarks, v, shape.img)), shape.img) };
 }
 
 /** A random batch of n: images uniform in [-1, 1], uniform domains, normal latents. */

@@ -148,8 +148,19 @@ function randomResizedCrop(size: number, u: Uniform, slot0: number): Box {
   return { x: 0, y: 0, w: size, h: size }; // square input: the fallback is the whole image
 }
 
-/** Writes one image (cached copy -> img x img, maybe augmented) into out at sample n, NCHW [-1, 1]. */
-function render(c: CachedImage, img: number, augment: boolean, u: Uniform, out: Float32Array, n: number): void {
+/**
+ * Where an image of a batch came from: its file, the crop box in units of the file's centre square
+ * (0..1, x right, y down) and whether it was mirrored. What turns per-file face landmarks into the
+ * landmarks of the augmented image (face-landmarks.ts).
+ */
+export interface SourceView {
+  readonly file: string;
+  readonly box: { readonly x: number; readonly y: number; readonly w: number; readonly h: number };
+  readonly flip: boolean;
+}
+
+/** Writes one image (cached copy -> img x img, maybe augmented) into out at sample n, NCHW [-1, 1]; returns its crop and flip. */
+function render(c: CachedImage, img: number, augment: boolean, u: Uniform, out: Float32Array, n: number): Omit<SourceView, 'file'> {
   let box: Box = { x: 0, y: 0, w: c.size, h: c.size };
   let flip = false;
   if (augment) {
@@ -158,6 +169,7 @@ function render(c: CachedImage, img: number, augment: boolean, u: Uniform, out: 
   }
   const hwc = resampleHwc(c.data, c.size, c.size, box, img, img, flip);
   writeNchw(hwc, img, out, n);
+  return { box: { x: box.x / c.size, y: box.y / c.size, w: box.w / c.size, h: box.h / c.size }, flip };
 }
 
 /** HWC in 0..255 -> sample n of an NCHW array in [-1, 1]. */
@@ -208,6 +220,7 @@ export function sampleBatch(
     yTrg: new Int32Array(batch),
     xRef: new Float32Array(len),
     xRef2: new Float32Array(len),
+    xView: [],
   };
   const pick = (u: number, m: number) => Math.min(Math.floor(u * m), m - 1);
   for (let n = 0; n < batch; n++) {
@@ -225,7 +238,7 @@ export function sampleBatch(
       const [c0, c1] = child([a, b], role);
       return stream(c0, c1);
     };
-    render(cache.get(src, img), img, augment, aug(1), out.x, n);
+    out.xView.push({ file: src, ...render(cache.get(src, img), img, augment, aug(1), out.x, n) });
     render(cache.get(ref, img), img, augment, aug(2), out.xRef, n);
     render(cache.get(ref2, img), img, augment, aug(3), out.xRef2, n);
   }

@@ -16,7 +16,7 @@ import {
 import * as tf from '@tensorflow/tfjs-core';
 import type { NetConfig, TrainConfig } from './config.ts';
 import { discriminator, type DiscriminatorParams } from './discriminator.ts';
-import { generator } from './generator.ts';
+import { generator, type Masks } from './generator.ts';
 import { mappingNetwork } from './mapping.ts';
 import type { EmaNets } from './nets.ts';
 import { styleEncoder } from './style-encoder.ts';
@@ -65,17 +65,21 @@ export function discriminatorLoss<N extends number>(
 /**
  * The G objective as a function of G, F, E (D fixed). `xFake2` = G(x, s~2) is computed by
  * the caller outside the differentiated function: that is the official `.detach()`.
+ * `masks`: the sources' face masks (w_hpf > 0), given to both generator passes. The official
+ * solver gives the cycle's second pass masks of x_fake from a second FAN run; we reuse x's
+ * (the translation keeps the face's pose and geometry, and face-api per fake per step would
+ * cost ~0.5-1 s per image here, and finds no face in an early run's noisy fakes).
  */
 export function generatorLoss<N extends number>(
   g: EmaNets, d: DiscriminatorParams, x: Images<N>, y: Labels<N>, yTrg: Labels<N>,
-  src: StyleSource<N>, xFake2: Images<N>, lambdaDs: number, t: TrainConfig, net: NetConfig,
+  src: StyleSource<N>, xFake2: Images<N>, lambdaDs: number, t: TrainConfig, net: NetConfig, masks?: Masks<N>,
 ): { loss: Scalar; parts: GLossParts } {
   const s = targetStyle(g, src, yTrg);
-  const xFake = generator(g.generator, x, s, net);
+  const xFake = generator(g.generator, x, s, net, masks);
   const adv = bceWithLogits(discriminator(d, xFake, yTrg), 1);
   const sty = meanAbsDiff(styleEncoder(g.style_encoder, xFake, yTrg), s);
   const ds = meanAbsDiff(xFake, xFake2);
-  const xRec = generator(g.generator, xFake, styleEncoder(g.style_encoder, x, y), net);
+  const xRec = generator(g.generator, xFake, styleEncoder(g.style_encoder, x, y), net, masks);
   const cyc = meanAbsDiff(xRec, x);
   const loss = add(sub(add(adv, scale(sty, t.lambdaSty)), scale(ds, lambdaDs)), scale(cyc, t.lambdaCyc));
   return { loss, parts: { adv, sty, ds, cyc } };

@@ -110,7 +110,7 @@ function sources<N extends number>(b: Batch<N>, g: Guidance): [StyleSource<N>, S
 /** The D objective's value, parts and gradient w.r.t. D's parameters. */
 export function dGrads(cfg: StarGANConfig, s: TrainState, b: Batch, g: Guidance) {
   const [src] = sources(b, g);
-  const xFake = generator(s.nets.generator, b.x, targetStyle(s.nets, src, b.yTrg), cfg.net); // no_grad: outside D's tape
+  const xFake = generator(s.nets.generator, b.x, targetStyle(s.nets, src, b.yTrg), cfg.net, b.masks); // no_grad: outside D's tape
   let parts!: DLossParts;
   const { value, grads } = valueAndGrad((d: DiscriminatorParams) => {
     const r = discriminatorLoss(d, b.x, b.y, xFake, b.yTrg, cfg.train);
@@ -129,11 +129,11 @@ export function trainedBy(g: Guidance): readonly (keyof EmaNets)[] {
 export function gGrads(cfg: StarGANConfig, s: TrainState, b: Batch, g: Guidance) {
   const [src1, src2] = sources(b, g);
   const lambdaDs = lambdaDsAt(cfg.train, s.iteration);
-  const xFake2 = generator(s.nets.generator, b.x, targetStyle(s.nets, src2, b.yTrg), cfg.net); // detached: outside the gradient
+  const xFake2 = generator(s.nets.generator, b.x, targetStyle(s.nets, src2, b.yTrg), cfg.net, b.masks); // detached: outside the gradient
   const trained = Object.fromEntries(trainedBy(g).map((n) => [n, s.nets[n]])) as Partial<EmaNets>;
   let parts!: GLossParts;
   const { value, grads } = valueAndGrad((sub: Partial<EmaNets>) => {
-    const r = generatorLoss({ ...s.nets, ...sub }, s.nets.discriminator, b.x, b.y, b.yTrg, src1, xFake2, lambdaDs, cfg.train, cfg.net);
+    const r = generatorLoss({ ...s.nets, ...sub }, s.nets.discriminator, b.x, b.y, b.yTrg, src1, xFake2, lambdaDs, cfg.train, cfg.net, b.masks);
     parts = keepParams(r.parts);
     return r.loss;
   })(trained);
