@@ -3,6 +3,8 @@
  * (img 32, w_hpf 0, and w_hpf 1 with face masks as graph inputs), its weights perturbed so that no bias is zero and
  * no norm is the identity, is exported once, loaded in onnxruntime-node, and run at batch 1 and 3 (one export: the
  * batch is dynamic); every output equals ours within 1e-4 relative (norm of the difference over norm of ours).
+ * Official PyTorch checkpoints exported the same way reproduce PyTorch's own outputs (fixtures of interop.test.ts and
+ * highpass.test.ts: F, E, G of an img 32 K 3 checkpoint; G with w_hpf 1 and face masks at img 64, skips at 32 and 64 px).
  * onnxruntime-node is an optional dependency: without it the test is skipped with the reason printed, and fails
  * under CI=true (.ci/run installs it with `npm ci`).
  */
@@ -14,8 +16,12 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { disposeParams, image, labels, mapParams, tensor, toTorch, type Tensor } from '../dsl/index.ts';
-import { exportOnnx } from '../stargan/onnx/export.ts';
-import { closeOnnx, openOnnx, ortUnavailable, runGenerator, runMapping, runStyleEncoder, type Batch } from '../stargan/onnx/runtime.ts';
+import { encodeOnnxModel } from '../dsl/io/onnx.ts';
+import { readSafetensors } from '../dsl/io/safetensors.ts';
+import { disposeLoaded, loadAnyCheckpoint } from '../stargan/checkpoints/official.ts';
+import { exportOnnx, onnxOpset } from '../stargan/onnx/export.ts';
+import { generatorGraph } from '../stargan/onnx/nets.ts';
+import { closeOnnx, loadOrt, openOnnx, ortUnavailable, runGenerator, runMapping, runStyleEncoder, type Batch } from '../stargan/onnx/runtime.ts';
 import type { NetConfig } from '../stargan/v2/config.ts';
 import { generator, type Masks } from '../stargan/v2/generator.ts';
 import { mappingNetwork } from '../stargan/v2/mapping.ts';
@@ -114,4 +120,54 @@ test('ONNX export of G, F, E (w_hpf 0) matches our wasm forward at batch 1 and 3
 test('ONNX export of G with the high-pass path (w_hpf 1, masks as inputs) matches ours at batch 1 and 3', async (t) => {
   if (!(await needsOrt(t))) return;
   await checkConfig(t, { ...small, wHpf: 1 });
+});
+
+const FIX = path.join(import.meta.dirname, 'fixtures', 'interop');
+const ioBatch = (io: Map<string, { data: ArrayLike<number>; shape: readonly number[] }>, name: string): Batch => {
+  const e = io.get(`io.${name}`) ?? assert.fail(`fixture lacks io.${name}`);
+  return { data: Float32Array.from(e.data), shape: e.shape };
+};
+
+test('an official PyTorch checkpoint exported to ONNX gives PyTorch\'s F, E, G outputs (rel < 1e-4)', async (t) => {
+  if (!(await needsOrt(t))) return;
+  const loaded = loadAnyCheckpoint(path.join(FIX, 'img32_k3_nets_ema_legacy.ckpt'));
+  const io = readSafetensors(path.join(FIX, 'img32_k3_io.safetensors')).tensors;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'onnx-test-'));
+  exportOnnx(dir, loaded.ema, loaded.net);
+  disposeLoaded(loaded);
+  const ort = await openOnnx(dir, 1);
+  try {
+    const y = Array.from(io.get('io.y')!.data);
+    const x = ioBatch(io, 'x');
+    const s = await runMapping(ort, ioBatch(io, 'z'), y);
+    const got = { s_latent: s, s_reference: await runStyleEncoder(ort, x, y), x_fake: await runGenerator(ort, x, s) };
+    for (const [name, b] of Object.entries(got)) {
+      const err = relErr(b.data, ioBatch(io, name).data);
+      assert.ok(err < 1e-4, `${name}: relative error ${err.toExponential(2)} against PyTorch`);
+    }
+  } finally {
+    await closeOnnx(ort);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('G with w_hpf 1 exported to ONNX, masks as inputs, gives the official masked forward pass (rel < 1e-4)', async (t) => {
+  if (!(await needsOrt(t))) return;
+  const file = path.join(FIX, 'img64_hpf_masked.safetensors');
+  const { tensors, metadata } = readSafetensors(file);
+  const cfg = JSON.parse(metadata.net_config) as NetConfig;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'onnx-test-'));
+  const model = path.join(dir, 'generator.onnx');
+  fs.writeFileSync(model, encodeOnnxModel({ graph: generatorGraph(tensors, cfg, file), opset: onnxOpset, producer: 'test' }));
+  const ort = await loadOrt();
+  const session = await ort.InferenceSession.create(model, { intraOpNumThreads: 1 });
+  try {
+    const feed = (n: string) => new ort.Tensor('float32', ioBatch(tensors, n).data, ioBatch(tensors, n).shape);
+    const out = (await session.run({ x: feed('x'), s: feed('s'), mask0: feed('mask0'), mask1: feed('mask1') })).out;
+    const err = relErr(out.data as Float32Array, ioBatch(tensors, 'x_fake').data);
+    assert.ok(err < 1e-4, `G with masks: relative error ${err.toExponential(2)} against PyTorch`);
+  } finally {
+    await session.release();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
