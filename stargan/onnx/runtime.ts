@@ -20,7 +20,7 @@ interface OrtSession {
   release(): Promise<void>;
 }
 interface OrtModule {
-  InferenceSession: { create(file: string, options: Record<string, unknown>): Promise<OrtSession> };
+  InferenceSession: { create(model: string | Uint8Array, options: Record<string, unknown>): Promise<OrtSession> };
   Tensor: new (type: string, data: Float32Array | BigInt64Array, dims: readonly number[]) => OrtTensor;
 }
 
