@@ -19,8 +19,8 @@ safetensors with the official names) as ONNX models, opset 17, batch size dynami
   style_encoder.onnx    x (N, 3, img, img) float, y (N,) int64 -> s (N, style_dim)
 
 Images are NCHW in the range the networks were trained on ([-1, 1]). The metadata of every model holds the
-network config (net_config) and the domain names (domain_names). The modulated-conv decoder (--decoder modconv)
-is not exportable yet.
+network config (net_config) and the domain names (domain_names). Checkpoints with the modulated-conv decoder
+(--decoder modconv) export too: its convs become ordinary ops (input scaled by the styles, conv, demodulation).
   --out DIR   output folder (created if needed; existing files are replaced atomically)`;
 
 const flags = { out: { type: 'string', short: 'o' } } as const;
@@ -31,17 +31,14 @@ async function main(): Promise<void> {
   if (!values.out) throw new UserError('--out DIR is required (see --help)', 2);
   const file = positionals[0];
   if (!fs.existsSync(file)) throw new UserError(`${file}: no such file`);
-  const [{ useBackend }, { loadAnyCheckpoint, disposeLoaded }, { domainNamesOf }, { exportOnnx }, { decoderOf }, { describe }] = await Promise.all([
+  const [{ useBackend }, { loadAnyCheckpoint, disposeLoaded }, { domainNamesOf }, { exportOnnx }, { describe }] = await Promise.all([
     import('../dsl/index.ts'), import('../stargan/checkpoints/official.ts'), import('../stargan/checkpoints/ours.ts'),
-    import('../stargan/onnx/export.ts'), import('../stargan/v2/config.ts'), import('../stargan/checkpoints/names.ts'),
+    import('../stargan/onnx/export.ts'), import('../stargan/checkpoints/names.ts'),
   ]);
   await useBackend('wasm');
   const loaded = loadAnyCheckpoint(file);
   try {
     const { net } = loaded;
-    if (decoderOf(net) !== 'adain') {
-      throw new UserError(`${file}: the '${decoderOf(net)}' decoder has no ONNX export yet (only the official AdaIN decoder)`);
-    }
     loaded.notes.forEach((n) => console.log(`note: ${n}`));
     const paths = exportOnnx(values.out, loaded.ema, net, domainNamesOf(loaded.metadata, net.domains));
     for (const p of Object.values(paths)) console.log(`${p} (${(fs.statSync(p).size / 2 ** 20).toFixed(1)} MiB)`);

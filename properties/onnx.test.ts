@@ -1,6 +1,6 @@
 /**
  * Law: the ONNX export of G, F, E (stargan/onnx/) computes what our wasm networks compute. A small random config
- * (img 32, w_hpf 0, and w_hpf 1 with face masks as graph inputs), its weights perturbed so that no bias is zero and
+ * (img 32, w_hpf 0, w_hpf 1 with face masks as graph inputs, and the modulated-conv decoder), its weights perturbed so that no bias is zero and
  * no norm is the identity, is exported once, loaded in onnxruntime-node, and run at batch 1 and 3 (one export: the
  * batch is dynamic); every output equals ours within 1e-4 relative (norm of the difference over norm of ours).
  * Official PyTorch checkpoints exported the same way reproduce PyTorch's own outputs (fixtures of interop.test.ts and
@@ -115,6 +115,11 @@ async function checkConfig(t: TestContext, cfg: NetConfig): Promise<void> {
 test('ONNX export of G, F, E (w_hpf 0) matches our wasm forward at batch 1 and 3', async (t) => {
   if (!(await needsOrt(t))) return;
   await checkConfig(t, small);
+});
+
+test('ONNX export of G with the modulated-conv decoder matches ours at batch 1 and 3', async (t) => {
+  if (!(await needsOrt(t))) return;
+  await checkConfig(t, { ...small, decoder: 'modconv' });
 });
 
 test('ONNX export of G with the high-pass path (w_hpf 1, masks as inputs) matches ours at batch 1 and 3', async (t) => {

@@ -12,7 +12,6 @@ import type { LoadedCheckpoint } from '../../stargan/checkpoints/official.ts';
 import { domainNamesOf } from '../../stargan/checkpoints/ours.ts';
 import { exportOnnx, onnxFiles } from '../../stargan/onnx/export.ts';
 import { loadOrt, openOnnx, type OrtNets } from '../../stargan/onnx/runtime.ts';
-import { decoderOf } from '../../stargan/v2/config.ts';
 import { choiceFlag, UserError } from './cli.ts';
 
 export const engines = ['wasm', 'ort'] as const;
@@ -45,7 +44,6 @@ export async function ortNets(checkpoint: string, loaded: LoadedCheckpoint, onnx
     if (!fs.existsSync(onnxDir)) throw new UserError(`--onnx ${onnxDir}: no such folder`);
     return openOnnx(onnxDir, threads);
   }
-  if (decoderOf(loaded.net) !== 'adain') throw new UserError(`--engine ort: the '${decoderOf(loaded.net)}' decoder has no ONNX export yet`);
   const dir = cacheDir(checkpoint);
   if (Object.values(onnxFiles).every((f) => fs.existsSync(path.join(dir, f)))) {
     console.log(`onnx: the cached export ${dir}`);

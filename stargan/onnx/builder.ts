@@ -14,6 +14,8 @@ export interface GraphBuilder {
   op(op: string, inputs: readonly string[], attrs?: Readonly<Record<string, OnnxAttr>>): string;
   /** The initializer for a weight by its official name (added once), shape-checked when `shape` is given. */
   weight(name: string, shape?: readonly number[]): string;
+  /** A weight's values (torch order), for constants derived from it at export time. */
+  data(name: string): Float32Array;
   /** The torch-order shape of a weight. */
   shapeOf(name: string): readonly number[];
   /** Whether the weights hold a tensor of this name (optional parts: a learned shortcut, an affine norm). */
@@ -58,6 +60,7 @@ export function graphBuilder(weights: ReadonlyMap<string, Entry>, source: string
       return addOnce({ name, dims: e.shape, data: e.data as Float32Array });
     },
     shapeOf: (name) => entry(name).shape,
+    data: (name) => entry(name).data as Float32Array,
     has: (name) => weights.has(name),
     floats: (name, dims, data) => addOnce({ name, dims, data }),
     ints: (name, values) => addOnce({ name, dims: [values.length], data: { int64: values } }),

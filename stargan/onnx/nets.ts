@@ -9,10 +9,11 @@
  */
 import type { OnnxGraph, OnnxValueInfo } from '../../dsl/io/onnx.ts';
 import type { Entry } from '../../dsl/io/safetensors.ts';
-import { decoderOf, type NetConfig } from '../v2/config.ts';
+import type { NetConfig } from '../v2/config.ts';
 import { generatorPlan, mappingPlan, trunkPlan } from '../v2/plan.ts';
 import { graphBuilder, type GraphBuilder } from './builder.ts';
 import { adainResBlk, conv, gatheredLinear, highPass, instanceNorm, leakyRelu, linear, resBlk } from './layers.ts';
+import { isModConvBlock, modConvResBlk } from './modconv.ts';
 
 type Weights = ReadonlyMap<string, Entry>;
 
@@ -31,11 +32,8 @@ function maskedSkip(b: GraphBuilder, h: string, skip: string, channels: number, 
   return b.op('Add', [h, highPass(b, b.op('Mul', [m, skip]), channels, wHpf)]);
 }
 
-/** G(x, s[, mask0, mask1]) -> (N, 3, img, img). */
+/** G(x, s[, mask0, mask1]) -> (N, 3, img, img); decoder blocks AdaIN or modulated-conv, as the weights say. */
 export function generatorGraph(weights: Weights, net: NetConfig, source: string): OnnxGraph {
-  if (decoderOf(net) !== 'adain') {
-    throw new Error(`${source}: ONNX export of the '${decoderOf(net)}' decoder is not implemented (only the official AdaIN decoder)`);
-  }
   const b = graphBuilder(weights, source);
   const { encode, decode, base } = generatorPlan(net);
   const masked = net.wHpf > 0;
@@ -50,7 +48,9 @@ export function generatorGraph(weights: Weights, net: NetConfig, source: string)
   });
   decode.forEach((_, i) => {
     const up = i >= 2;
-    h = adainResBlk(b, `generator.decode.${i}`, h, 's', up, net.wHpf === 0);
+    // The block's kind is read from its weights, as the generator reads it from its parameters.
+    const prefix = `generator.decode.${i}`;
+    h = (isModConvBlock(b, prefix) ? modConvResBlk : adainResBlk)(b, prefix, h, 's', up, net.wHpf === 0);
     if (up) size *= 2;
     const skip = skips.get(size);
     if (masked && skip) h = maskedSkip(b, h, skip.h, skip.c, size === 32 ? maskInputs[0] : maskInputs[1], size, net.wHpf);
