@@ -5,6 +5,7 @@
  * batch is dynamic); every output equals ours within 1e-4 relative (norm of the difference over norm of ours).
  * Official PyTorch checkpoints exported the same way reproduce PyTorch's own outputs (fixtures of interop.test.ts and
  * highpass.test.ts: F, E, G of an img 32 K 3 checkpoint; G with w_hpf 1 and face masks at img 64, skips at 32 and 64 px).
+ * The programs agree: translate.ts --engine ort on export-onnx.ts's files writes the wasm engine's PNGs.
  * onnxruntime-node is an optional dependency: without it the test is skipped with the reason printed, and fails
  * under CI=true (.ci/run installs it with `npm ci`).
  */
@@ -15,6 +16,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
+import { PNG } from 'pngjs';
+import { assertExitsOk, runChild } from './lib/child.ts';
 import { disposeParams, image, labels, mapParams, tensor, toTorch, type Tensor } from '../dsl/index.ts';
 import { encodeOnnxModel } from '../dsl/io/onnx.ts';
 import { readSafetensors } from '../dsl/io/safetensors.ts';
@@ -174,5 +177,36 @@ test('G with w_hpf 1 exported to ONNX, masks as inputs, gives the official maske
   } finally {
     await session.release();
     fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('export-onnx.ts, then translate.ts --engine ort --onnx DIR writes the PNGs of the wasm engine (within one 8-bit level)', async (t) => {
+  if (!(await needsOrt(t))) return;
+  const root = path.resolve(import.meta.dirname, '..');
+  const ckpt = path.join(root, 'docs', 'demo', 'checkpoint.safetensors');
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'onnx-programs-'));
+  const run = (program: string, args: string[]) => {
+    const r = runChild(process.execPath, ['--import', 'tsx', `examples/${program}.ts`, ...args], { cwd: root });
+    assertExitsOk(r);
+    return r.stdout;
+  };
+  try {
+    const inputs = path.join(tmp, 'in');
+    fs.mkdirSync(inputs);
+    const emoji = path.join(root, 'node_modules', 'emoji-datasource-google', 'img', 'google', '64');
+    for (const f of ['1f44b.png', '1f44d.png']) fs.copyFileSync(path.join(emoji, f), path.join(inputs, f));
+    assert.match(run('export-onnx', [ckpt, '--out', path.join(tmp, 'onnx')]), /generator\.onnx/);
+    const common = [ckpt, '--input', inputs, '--target', '3', '--samples', '2', '--psi', '0.7'];
+    run('translate', [...common, '--out', path.join(tmp, 'wasm')]);
+    run('translate', [...common, '--out', path.join(tmp, 'ort'), '--engine', 'ort', '--onnx', path.join(tmp, 'onnx')]);
+    const files = fs.readdirSync(path.join(tmp, 'wasm'));
+    assert.equal(files.length, 5, 'two sources x two styles, and the grid');
+    for (const f of files) {
+      const [a, b] = ['wasm', 'ort'].map((e) => PNG.sync.read(fs.readFileSync(path.join(tmp, e, f))).data);
+      const worst = a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
+      assert.ok(worst <= 1, `${f}: the engines differ by ${worst} 8-bit levels`);
+    }
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
   }
 });
