@@ -22,6 +22,7 @@ import { forwardFlops, iterationFlops } from '../stargan/v2/flops.ts';
 import { generator } from '../stargan/v2/generator.ts';
 import { initTrainState, step, type Batch, type StarGANConfig, type TrainState } from '../stargan/v2/step.ts';
 import { syntheticBatch } from '../stargan/data/batch.ts';
+import { ortGForward } from './lib/ort-bench.ts';
 
 const usage = `usage: npm run bench -- [options]     (tsx examples/bench.ts)
 
@@ -47,7 +48,9 @@ of a batched forward of the EMA generator, and compares them with the PyTorch re
 
 The PyTorch reference runs when '/usr/bin/python3 -c "import torch"' works:
   /usr/bin/python3 ../shared/anchors/torch_ref.py bench --img .. --base .. --maxc .. --batch ..
-      --domains .. --steps N --threads 2`;
+      --domains .. --steps N --threads 2
+The same G forward also runs exported to ONNX in onnxruntime-node (2 threads, like the reference) when that
+optional dependency is installed: 'ort g_forward' and 'ratio ort/pytorch g_forward'.`;
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 /** The "2-core wasm ceiling": 2 threads x ~24 GFLOP/s (XNNPACK SIMD conv, REFERENCE section 9). */
@@ -117,6 +120,9 @@ const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
 
 interface TorchResult { train_step_s: number; g_forward_s: number; impl: string; threads: number }
 
+/** Threads of the PyTorch reference, and of onnxruntime's G forward beside it. */
+const torchThreads = 2;
+
 function torchAvailable(): boolean {
   return spawnSync('/usr/bin/python3', ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
 }
@@ -124,7 +130,7 @@ function torchAvailable(): boolean {
 function runTorch(o: Options): TorchResult {
   const script = path.resolve(root, '../shared/anchors/torch_ref.py');
   const args = [script, 'bench', '--img', String(o.img), '--base', String(o.base), '--maxc', String(o.maxc),
-    '--batch', String(o.batch), '--domains', String(o.domains), '--steps', String(o.steps), '--threads', '2'];
+    '--batch', String(o.batch), '--domains', String(o.domains), '--steps', String(o.steps), '--threads', String(torchThreads)];
   console.log(`\n$ /usr/bin/python3 ${path.relative(root, script)} ${args.slice(1).join(' ')}`);
   const out = execFileSync('/usr/bin/python3', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   const line = out.trim().split('\n').filter((l) => l.startsWith('{')).pop();
@@ -187,6 +193,8 @@ async function main() {
   const gMs: number[] = [];
   for (let i = 0; i < 4 * o.steps; i++) gMs.push(gForward());
   const gS = median(gMs) / 1000;
+  // The same forward exported to ONNX, in onnxruntime-node with the PyTorch reference's threads (examples/lib/ort-bench.ts).
+  const ort = await ortGForward(state.ema.generator, net, x.x, s, torchThreads, 4 * o.steps);
 
   // One instrumented iteration: peak tf memory inside it, and the profile if asked.
   const prof = new KernelProfiler(tf.getBackend(), o.profile);
@@ -208,6 +216,11 @@ async function main() {
   fmt('train_iteration', iterS, iterFlops);
   fmt('g_forward', gS, fw.G);
   console.log(`(g_forward: median of ${gMs.length}; ${gMs.map((m) => m.toFixed(0)).join(' ')} ms)`);
+  if (typeof ort === 'string') console.log(`(onnxruntime G forward skipped: ${ort})`);
+  else {
+    fmt(`ort g_forward`, ort.seconds, fw.G);
+    console.log(`(ort g_forward: onnxruntime-node, ${ort.threads} threads, median of ${ort.runsMs.length}; ${ort.runsMs.map((m) => m.toFixed(0)).join(' ')} ms; relative difference from ours ${ort.relErr.toExponential(1)})`);
+  }
   const heap = wasmHeapBytes();
   console.log(`peak memory: process RSS ${mib(process.resourceUsage().maxRSS * 1024)}, tf.memory().numBytes ${mib(peakBytes)}${
     heap !== undefined ? `, wasm heap ${mib(heap)}` : ''}`);
@@ -239,6 +252,7 @@ async function main() {
     fmt('g_forward', t.g_forward_s, fw.G);
     console.log(`ratio ours/pytorch train_iteration ${(iterS / t.train_step_s).toFixed(2)}`);
     console.log(`ratio ours/pytorch g_forward ${(gS / t.g_forward_s).toFixed(2)}`);
+    if (typeof ort !== 'string') console.log(`ratio ort/pytorch g_forward ${(ort.seconds / t.g_forward_s).toFixed(2)}`);
   } else if (o.torch) {
     console.log('\n(PyTorch reference skipped: /usr/bin/python3 cannot import torch)');
   }

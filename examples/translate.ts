@@ -6,11 +6,13 @@
  * With a w_hpf > 0 checkpoint (CelebA-HQ) the generator gets the sources' face masks, made
  * from face-api's landmarks (stargan/v2/face-masks.ts) as the official code makes them from
  * its FAN's heatmaps.
+ * With --engine ort the same computation (the same latents) runs on the ONNX export of the networks in
+ * onnxruntime-node (examples/lib/ort-engine.ts).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { image, key as makeKey, labels, normal, split, typed, type Tensor } from '../dsl/index.ts';
+import { image, key as makeKey, labels, logicalShape, normal, split, toTorch, typed, type Tensor } from '../dsl/index.ts';
 import { domainNamesOf } from '../stargan/checkpoints/ours.ts';
 import { loadAnyCheckpoint } from '../stargan/checkpoints/official.ts';
 import { loadImages } from '../stargan/data/sampler.ts';
@@ -21,7 +23,9 @@ import { styleEncoder } from '../stargan/v2/style-encoder.ts';
 import { faceMasks } from '../stargan/v2/face-masks.ts';
 import type { Masks } from '../stargan/v2/generator.ts';
 import { faceLandmarks, loadFaceNets } from '../stargan/eval/faces.ts';
+import { runGenerator, runMapping, runStyleEncoder, closeOnnx, type Batch, type OrtNets } from '../stargan/onnx/runtime.ts';
 import { backendFlag, backendFrom, intFlag, numFlag, parseFlags, runMain, UserError } from './lib/cli.ts';
+import { engineFlags, engineFrom, engineUsage, ortNets } from './lib/ort-engine.ts';
 
 const usage = `usage: tsx examples/translate.ts CHECKPOINT --input IMAGE|DIR --target DOMAIN [options]
 
@@ -34,11 +38,12 @@ train-celeba.ts, or an official StarGAN v2 checkpoint, see import-pytorch.ts).
   --psi X             truncation toward the domain's mean style, 0..1 (default 1: none)
   --seed N            latent seed (default 0)
   --out DIR           where PNGs go (default translations/)
-  --backend wasm|cpu --threads N (wasm threads, default 1)`;
+  --backend wasm|cpu --threads N (wasm threads, default 1)
+${engineUsage}`;
 
 const flags = {
   input: { type: 'string' }, target: { type: 'string' }, ref: { type: 'string' }, samples: { type: 'string' },
-  psi: { type: 'string' }, seed: { type: 'string' }, out: { type: 'string' }, ...backendFlag,
+  psi: { type: 'string' }, seed: { type: 'string' }, out: { type: 'string' }, ...backendFlag, ...engineFlags,
 } as const;
 
 const IMAGE_EXT = /\.(png|jpe?g)$/i;
@@ -83,6 +88,45 @@ async function sourceMasks(x: Images, img: number): Promise<Masks<number>> {
   return faceMasks(landmarks, img);
 }
 
+/** The rows of a torch-order (N, ...) batch as separate arrays. */
+function rows(b: Batch): Float32Array[] {
+  const size = b.data.length / b.shape[0];
+  return Array.from({ length: b.shape[0] }, (_, i) => b.data.slice(i * size, (i + 1) * size));
+}
+
+/** A torch-order batch of `n` copies of one row. */
+function tile(row: Float32Array, n: number): Batch {
+  const data = new Float32Array(n * row.length);
+  for (let i = 0; i < n; i++) data.set(row, i * row.length);
+  return { data, shape: [n, row.length] };
+}
+
+/** `styles` on the ONNX export: the same latents (same keys) through F, or the reference through E. */
+async function ortStyles(o: OrtNets, net: NetConfig, y: number, ref: string | undefined, count: number, psi: number, seed: number): Promise<Float32Array[]> {
+  if (ref) return rows(await runStyleEncoder(o, { data: loadImages([ref], net.img), shape: [1, 3, net.img, net.img] }, [y]));
+  const [kz, kMean] = split(makeKey(seed), 2);
+  const mapped = async (k: typeof kz, n: number) => {
+    const z = normal(k, [n, net.latentDim] as const);
+    const zb = { data: z.dataSync() as Float32Array, shape: [n, net.latentDim] };
+    z.dispose();
+    return rows(await runMapping(o, zb, new Array<number>(n).fill(y)));
+  };
+  const styles = await mapped(kz, count);
+  if (psi === 1) return styles;
+  const all = await mapped(kMean, 1000); // meanStyle's 1000 latents
+  const mean = all[0].map((_, j) => all.reduce((a, r) => a + r[j], 0) / all.length);
+  return styles.map((s) => s.map((v, j) => mean[j] + (v - mean[j]) * psi));
+}
+
+/** The output columns (one per style, each one CHW array per source) with onnxruntime. */
+async function ortColumns(o: OrtNets, x: Batch, styleRows: Float32Array[], masks: Masks<number> | undefined): Promise<Float32Array[][]> {
+  const n = x.shape[0];
+  const maskBatches = masks && (masks.map((m) => ({ data: tf.tidy(() => toTorch(m, 'image').dataSync() as Float32Array), shape: logicalShape(m) })) as unknown as [Batch, Batch]);
+  const columns: Float32Array[][] = [];
+  for (const s of styleRows) columns.push(rows(await runGenerator(o, x, tile(s, n), maskBatches)));
+  return columns;
+}
+
 async function main(): Promise<void> {
   const { values, positionals } = parseFlags(flags, usage, true);
   if (positionals.length !== 1) throw new UserError('expected one CHECKPOINT argument (see --help)', 2);
@@ -93,7 +137,8 @@ async function main(): Promise<void> {
   const files = inputFiles(values.input);
   if (values.ref && !fs.existsSync(values.ref)) throw new UserError(`--ref ${values.ref}: no such file`);
   const outDir = values.out ?? 'translations';
-  await backendFrom(values.backend, values.threads);
+  const engine = engineFrom(values);
+  await backendFrom(values.backend, engine === 'ort' ? undefined : values.threads);
   const loaded = loadAnyCheckpoint(positionals[0]);
   const { net, ema } = loaded;
   const domainNames = domainNamesOf(loaded.metadata, net.domains);
@@ -104,10 +149,19 @@ async function main(): Promise<void> {
   } catch (e) {
     throw new UserError(`--out ${outDir}: cannot create (${(e as NodeJS.ErrnoException).code})`);
   }
-  const x = image(loadImages(files, net.img), [files.length, 3, net.img, net.img]) as Images;
+  const xData = loadImages(files, net.img);
+  const x = image(xData, [files.length, 3, net.img, net.img]) as Images;
   const masks = net.wHpf > 0 ? await sourceMasks(x, net.img) : undefined;
-  const columns: Float32Array[][] = tf.tidy(() =>
-    styles(ema, net, y, values.ref, count, psi, seed).map((s) => toChw(translate(ema, x, typed(tf.tile(s, [files.length, 1])), net, masks))));
+  let columns: Float32Array[][];
+  if (engine === 'ort') {
+    const o = await ortNets(positionals[0], loaded, values.onnx, intFlag('threads', values.threads, 1, 1, 64));
+    const xb = { data: xData, shape: [files.length, 3, net.img, net.img] };
+    columns = await ortColumns(o, xb, await ortStyles(o, net, y, values.ref, count, psi, seed), masks);
+    await closeOnnx(o);
+  } else {
+    columns = tf.tidy(() =>
+      styles(ema, net, y, values.ref, count, psi, seed).map((s) => toChw(translate(ema, x, typed(tf.tile(s, [files.length, 1])), net, masks))));
+  }
   tf.dispose([...(masks ?? [])]);
   const written: string[] = [];
   files.forEach((f, i) => columns.forEach((col, j) => {
