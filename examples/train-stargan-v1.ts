@@ -6,13 +6,12 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import cliProgress from 'cli-progress';
 import * as tf from '@tensorflow/tfjs-core';
 import { advance, disposeParams, key as makeKey } from '../dsl/index.ts';
-import { writeLossPlot } from '../dsl/io/plot.ts';
+import { writeStackedPlots } from '../dsl/io/plot.ts';
 import { configDiffV1, loadCheckpointV1, saveCheckpointV1 } from '../stargan/checkpoints/v1.ts';
 import { CELEBA_DEFAULT_ATTRS, domainFolders } from '../stargan/data/datasets.ts';
-import { EMOJI_VENDORS, type EmojiVendor } from '../stargan/data/emoji.ts';
+import { EMOJI_VENDORS, emojiDataset, type EmojiVendor } from '../stargan/data/emoji.ts';
 import { emojiPeople } from '../stargan/data/emoji-people.ts';
 import { celebaLabelled, domainsAsLabels, labelCounts, labelsOf, type LabelledDataset } from '../stargan/data/labelled.ts';
 import { createImageCache, decodeUpFront, type ImageCache } from '../stargan/data/sampler.ts';
@@ -21,19 +20,29 @@ import { disposeBatch, labelledBatch, labelledSubBatch } from '../stargan/v1/bat
 import {
   defaultTrainV1, validateV1NetConfig, validateV1TrainConfig, type V1NetConfig, type V1TrainConfig,
 } from '../stargan/v1/config.ts';
-import { attributeGrid } from '../stargan/v1/samples.ts';
+import { crossDatasetGrid, stackRows } from '../stargan/v1/samples.ts';
 import { initStateV1, lossValuesV1, stepV1, updatesG, type V1Batch, type V1Config, type V1State } from '../stargan/v1/step.ts';
 import { prepareRunDir, readLog, runDir } from './lib/run-folder.ts';
-import { backendFlag, backendFrom, intFlag, numFlag, parseFlags, runMain, UserError } from './lib/cli.ts';
+import { runTraining } from './lib/run-training.ts';
+import { backendFlag, backendFrom, choiceFlag, intFlag, numFlag, parseFlags, runMain, UserError } from './lib/cli.ts';
 
-const usage = `usage: tsx examples/train-stargan-v1.ts [--data DIR] [options]
+const usage = `usage: tsx examples/train-stargan-v1.ts [--data DIR | --dataset both [--celeba-dir DIR] [--rafd-dir DIR]] [options]
 
-Trains StarGAN v1. Data (--data):
+Trains StarGAN v1. One dataset (--data):
   none               the embedded people emoji (--vendors google,twitter): labels Male, Female,
                      Light_Skin, Medium_Skin, Dark_Skin and one per vendor, from emoji.json
   DIR/img_align_celeba + DIR/list_attr_celeba.txt   CelebA; labels from --attrs
                      (default ${CELEBA_DEFAULT_ATTRS.join(',')}); samples from the held-out split
   DIR/train/<domain>/*.jpg|png   single-label domains (RaFD-like, cross-entropy)
+Two datasets with the mask vector (--dataset both, the official --dataset Both): G reads
+  [dataset 1 labels | dataset 2 labels | mask (2)]; each iteration trains D (and G every
+  --n-critic) on a sub-batch of each dataset in turn. Each dataset defaults to an embedded one:
+  --celeba-dir DIR   CelebA layout as above (BCE); default the people emoji with Male, Female,
+                     Light_Skin, Medium_Skin, Dark_Skin (no vendor labels)
+  --rafd-dir DIR     DIR/train/<class>/ (CE); default the smileys' faces (emoji.json face-*)
+                     labelled by vendor: google, twitter
+  Grids show every source under every label of both datasets (the labels of the other dataset
+  with that dataset's mask: what the mask vector is for).
 
 Model:    --img N (64 for emoji, 128 otherwise) --g-conv-dim N (64) --d-conv-dim N (64)
           --g-repeat N (residual blocks, 6) --d-repeat N (strided D convs; default log2(img) - 1, i.e. 6 at 128)
@@ -52,7 +61,7 @@ column order is printed at the start and stored in run.json).
 Ctrl-C saves a checkpoint and exits (code 130); run again with --resume to continue.`;
 
 const flags = {
-  data: { type: 'string' }, attrs: { type: 'string' }, 'test-size': { type: 'string' }, vendors: { type: 'string' }, 'no-yellow': { type: 'boolean' },
+  data: { type: 'string' }, dataset: { type: 'string' }, 'celeba-dir': { type: 'string' }, 'rafd-dir': { type: 'string' }, attrs: { type: 'string' }, 'test-size': { type: 'string' }, vendors: { type: 'string' }, 'no-yellow': { type: 'boolean' },
   img: { type: 'string' }, 'g-conv-dim': { type: 'string' }, 'd-conv-dim': { type: 'string' }, 'g-repeat': { type: 'string' }, 'd-repeat': { type: 'string' },
   batch: { type: 'string' }, iters: { type: 'string' }, 'iters-decay': { type: 'string' }, 'lr-update-step': { type: 'string' },
   'g-lr': { type: 'string' }, 'd-lr': { type: 'string' }, beta1: { type: 'string' }, beta2: { type: 'string' }, 'n-critic': { type: 'string' },
@@ -65,6 +74,10 @@ type Values = ReturnType<typeof parseFlags<typeof flags>>['values'];
 
 interface Options {
   readonly data?: string;
+  /** Two datasets with the mask vector (--dataset both). */
+  readonly both: boolean;
+  readonly celebaDir?: string;
+  readonly rafdDir?: string;
   readonly attrs: string[];
   readonly testSize: number;
   readonly vendors: EmojiVendor[];
@@ -89,7 +102,12 @@ const netFlags: [keyof V1NetConfig, string][] = [
 ];
 
 function options(v: Values): Options {
-  const img = intFlag('img', v.img, v.data ? 128 : 64, 8, 1024);
+  const dataset = choiceFlag('dataset', v.dataset, ['one', 'both'] as const, v['celeba-dir'] || v['rafd-dir'] ? 'both' : 'one');
+  const both = dataset === 'both';
+  if (both && v.data) throw new UserError('--data is for one dataset; with --dataset both give --celeba-dir and/or --rafd-dir', 2);
+  if (!both && (v['celeba-dir'] || v['rafd-dir'])) throw new UserError('--celeba-dir and --rafd-dir need --dataset both', 2);
+  const realData = Boolean(v.data || v['celeba-dir'] || v['rafd-dir']);
+  const img = intFlag('img', v.img, realData ? 128 : 64, 8, 1024);
   const net = {
     img,
     gConvDim: intFlag('g-conv-dim', v['g-conv-dim'], 64),
@@ -117,7 +135,7 @@ function options(v: Values): Options {
   const bad = vendors.find((x) => !known.includes(x));
   if (bad) throw new UserError(`--vendors: unknown vendor '${bad}' (choose from ${known.join(', ')})`, 2);
   return {
-    data: v.data, testSize: intFlag('test-size', v['test-size'], 2000, 0),
+    data: v.data, both, celebaDir: v['celeba-dir'], rafdDir: v['rafd-dir'], testSize: intFlag('test-size', v['test-size'], 2000, 0),
     attrs: (v.attrs ?? CELEBA_DEFAULT_ATTRS.join(',')).split(',').map((s) => s.trim()).filter(Boolean),
     vendors, yellow: !v['no-yellow'], net, train,
     batch: intFlag('batch', v.batch, 16, 1, 1024), seed: intFlag('seed', v.seed, 0, 0, 2 ** 32 - 1),
@@ -128,30 +146,59 @@ function options(v: Values): Options {
   };
 }
 
-interface RunData {
+/** One labelled dataset of the run: its training images, its grid sources, and how its labels are trained. */
+interface RunSet {
+  /** The dataset's name in the network config and in the loss names with several datasets (`CelebA`, `RaFD`, ...). */
+  readonly name: string;
   readonly train: LabelledDataset;
   readonly samples: LabelledDataset;
   /** `multi` for attribute vectors (BCE), `single` for one-hot domains (CE). */
   readonly kind: 'multi' | 'single';
 }
 
-/** The run's data; a problem with it is the user's to fix (one line, exit 1). */
-function openData(o: Options): RunData {
+/** CelebA's layout with its held-out split as grid sources. */
+function celebaSet(dir: string, o: Options, name: string): RunSet {
+  if (!fs.existsSync(dir)) throw new Error(`${dir}: no such folder`);
+  const train = celebaLabelled(dir, o.attrs, { testSize: o.testSize });
+  const test = celebaLabelled(dir, o.attrs, { split: 'test', testSize: o.testSize });
+  return { name, train, samples: test.files.length > 0 ? test : train, kind: 'multi' };
+}
+
+/** Single-label domain folders (RaFD-like): DIR/train/<domain>, grid sources from DIR/val if present. */
+function domainSet(dir: string, name: string): RunSet {
+  if (!fs.existsSync(dir)) throw new Error(`${dir}: no such folder`);
+  const train = domainsAsLabels(domainFolders(dir, 'train'));
+  const val = fs.existsSync(path.join(dir, 'val')) ? domainsAsLabels(domainFolders(dir, 'val')) : train;
+  if (val.attrs.join() !== train.attrs.join()) throw new Error(`${dir}: val/ domains (${val.attrs.join(', ')}) differ from train/ domains (${train.attrs.join(', ')})`);
+  return { name, train, samples: val, kind: 'single' };
+}
+
+/** The embedded second dataset: the smileys' faces (face-* subcategories) labelled by vendor, one class each (CE). */
+function emojiFacesSet(o: Options): RunSet {
+  if (o.vendors.length < 2) throw new Error(`--dataset both: the embedded second dataset labels faces by vendor and needs two vendors or more (--vendors ${o.vendors.join(',')})`);
+  const ds = domainsAsLabels(emojiDataset({ vendors: o.vendors, categories: ['Smileys & Emotion'], subcategoryPrefix: 'face-' }));
+  const named = { ...ds, name: `emoji-faces[${o.vendors.join(',')}]` };
+  return { name: 'emoji-faces', train: named, samples: named, kind: 'single' };
+}
+
+/** The run's datasets, in label-vector order; a problem with them is the user's to fix (one line, exit 1). */
+function openData(o: Options): RunSet[] {
   try {
+    if (o.both) {
+      const people = () => {
+        const ds = emojiPeople({ vendors: o.vendors, yellow: o.yellow, vendorLabels: false });
+        return { name: 'emoji-people', train: ds, samples: ds, kind: 'multi' } as const;
+      };
+      return [o.celebaDir ? celebaSet(o.celebaDir, o, 'CelebA') : people(), o.rafdDir ? domainSet(o.rafdDir, 'RaFD') : emojiFacesSet(o)];
+    }
     if (!o.data) {
       const ds = emojiPeople({ vendors: o.vendors, yellow: o.yellow });
-      return { train: ds, samples: ds, kind: 'multi' };
+      return [{ name: ds.name, train: ds, samples: ds, kind: 'multi' }];
     }
     if (!fs.existsSync(o.data)) throw new Error(`--data ${o.data}: no such folder`);
-    if (fs.existsSync(path.join(o.data, 'list_attr_celeba.txt'))) {
-      const train = celebaLabelled(o.data, o.attrs, { testSize: o.testSize });
-      const test = celebaLabelled(o.data, o.attrs, { split: 'test', testSize: o.testSize });
-      return { train, samples: test.files.length > 0 ? test : train, kind: 'multi' };
-    }
-    const train = domainsAsLabels(domainFolders(o.data, 'train'));
-    const val = fs.existsSync(path.join(o.data, 'val')) ? domainsAsLabels(domainFolders(o.data, 'val')) : train;
-    if (val.attrs.join() !== train.attrs.join()) throw new Error(`${o.data}: val/ domains (${val.attrs.join(', ')}) differ from train/ domains (${train.attrs.join(', ')})`);
-    return { train, samples: val, kind: 'single' };
+    // (one dataset: its name as before the mask vector existed, so older checkpoints resume)
+    if (fs.existsSync(path.join(o.data, 'list_attr_celeba.txt'))) return [celebaSet(o.data, o, '')].map((r) => ({ ...r, name: r.train.name.split('/')[0] }));
+    return [domainSet(o.data, '')].map((r) => ({ ...r, name: r.train.name.split('/')[0] }));
   } catch (e) {
     throw new UserError((e as Error).message);
   }
@@ -173,6 +220,10 @@ function startState(o: Options, net: V1NetConfig, ckpt: string): { cfg: V1Config
   const diff = configDiffV1({ ...loaded.cfg.net, ...asked }, loaded.cfg.net);
   if (diff) {
     disposeParams(loaded.state);
+    const stored = loaded.cfg.net.datasets;
+    if (stored.length !== net.datasets.length) {
+      throw new UserError(`${ckpt}: this run trains ${stored.length} dataset(s) (${stored.map((d) => d.name).join(', ')}), the flags ask for ${net.datasets.length}: ${stored.length > 1 ? 'add --dataset both (and the same --celeba-dir / --rafd-dir)' : 'drop --dataset both'}`);
+    }
     throw new UserError(`${ckpt}: checkpoint from a different config (requested ${diff.replace(/(\S+) (\S+) vs (\S+)/g, '$1 $2, checkpoint has $3')}); drop the conflicting flags or use another --out`);
   }
   return loaded;
@@ -182,111 +233,131 @@ interface LogLine { iteration: number; elapsed_s: number; [loss: string]: number
 
 const plotted = ['D/loss_real', 'D/loss_fake', 'D/loss_cls', 'D/loss_gp', 'G/loss_fake', 'G/loss_rec', 'G/loss_cls'];
 
-function plotLosses(file: string, log: LogLine[]): void {
+/** The loss names' prefix for dataset k (none with one dataset, as the official single-dataset logs). */
+function prefixOf(net: V1NetConfig, k: number): string {
+  return net.datasets.length > 1 ? `${net.datasets[k].name}:` : '';
+}
+
+/** losses.png: one panel per dataset. */
+function plotLosses(file: string, log: LogLine[], net: V1NetConfig): void {
   if (log.length < 2) return;
-  const series: Record<string, number[]> = {};
-  for (const name of plotted) if (log.some((l) => l[name] !== undefined)) series[name] = log.map((l) => l[name] ?? NaN);
-  writeLossPlot(file, series, { title: 'StarGAN v1 losses', xStart: log[0].iteration, xStep: log[1].iteration - log[0].iteration });
+  const panels = net.datasets.map((d, k) => {
+    const series: Record<string, number[]> = {};
+    for (const name of plotted.map((n) => prefixOf(net, k) + n)) if (log.some((l) => l[name] !== undefined)) series[name] = log.map((l) => l[name] ?? NaN);
+    return { series, opts: { title: `StarGAN v1 losses${net.datasets.length > 1 ? `: ${d.name}` : ''}`, xStart: log[0].iteration, xStep: log[1].iteration - log[0].iteration } };
+  });
+  writeStackedPlots(file, panels);
 }
 
 /** Fixed sample sources: n images spread evenly over the dataset (for the emoji: different emoji, tones and vendors). */
 function sampleIndices(ds: LabelledDataset, n: number): number[] {
   const m = Math.min(n, ds.files.length);
-  return Array.from({ length: m }, (_, i) => Math.floor((i * ds.files.length) / m) + (i % 3));
+  return Array.from({ length: m }, (_, i) => Math.floor((i * ds.files.length) / m) + (i % 3)).filter((i) => i < ds.files.length);
 }
 
-/** Writes the attribute grid of the current G on the fixed sample images. */
-function writeSamples(dir: string, s: V1State, cfg: V1Config, ds: LabelledDataset, cache: ImageCache): string {
-  const indices = sampleIndices(ds, 8).filter((i) => i < ds.files.length);
+/** The grid's column names: the source, then every label of every dataset. */
+function gridColumns(sets: readonly RunSet[]): string[] {
+  return ['source', ...sets.flatMap((s) => s.train.attrs.map((a) => (sets.length > 1 ? `${s.name}:${a}` : a)))];
+}
+
+/** Writes the grid of the current G: rows the fixed sources of each dataset, columns every label of every dataset. */
+function writeSamples(dir: string, s: V1State, cfg: V1Config, sets: readonly RunSet[], cache: ImageCache): string {
   const file = path.join(dir, 'samples', `${String(s.iteration).padStart(6, '0')}.png`);
+  const labelSets = sets.map((r) => ({ size: r.train.attrs.length, groups: r.samples.groups }));
+  const perSet = Math.max(2, Math.floor(8 / sets.length));
   tf.tidy(() => {
-    const b = labelledSubBatch(ds, 0, cache, makeKey(0), indices.length, cfg.net.img, false, indices);
-    writeGrid(file, attributeGrid(s.nets.G, cfg.net, 0, b.x, indices.map((i) => labelsOf(ds, i)), ds.groups), cfg.net.img);
+    const grids = sets.map((r, k) => {
+      const indices = sampleIndices(r.samples, perSet);
+      const b = labelledSubBatch(r.samples, k, cache, makeKey(0), indices.length, cfg.net.img, false, indices);
+      return crossDatasetGrid(s.nets.G, cfg.net, k, b.x, indices.map((i) => labelsOf(r.samples, i)), labelSets);
+    });
+    writeGrid(file, stackRows(grids), cfg.net.img);
   });
   return file;
 }
 
-function lossSummary(l: Record<string, number | undefined>): string {
+/** The bar's loss summary: D total, GP and cls, G rec and cls, per dataset. */
+function lossSummary(l: Record<string, number | undefined>, net: V1NetConfig): string {
   const f = (n: string, label: string) => `${label} ${(l[n] ?? NaN).toFixed(3)}`;
-  return [f('D/loss', 'D'), f('D/loss_gp', 'gp'), f('D/loss_cls', 'Dcls'), f('G/loss_rec', 'rec'), f('G/loss_cls', 'Gcls')].join(' ');
+  return net.datasets.map((d, k) => {
+    const p = prefixOf(net, k);
+    const parts = [f(`${p}D/loss`, 'D'), f(`${p}D/loss_gp`, 'gp'), f(`${p}D/loss_cls`, 'Dcls'), f(`${p}G/loss_rec`, 'rec'), f(`${p}G/loss_cls`, 'Gcls')].join(' ');
+    return net.datasets.length > 1 ? `${d.name}: ${parts}` : parts;
+  }).join(' | ');
 }
 
 async function main(): Promise<void> {
   const { values } = parseFlags(flags, usage);
   const o = options(values);
   const backend = await backendFrom(values.backend, values.threads);
-  const { train: ds, samples, kind } = openData(o);
-  const net: V1NetConfig = { ...o.net, datasets: [{ name: ds.name.split('/')[0], size: ds.attrs.length, kind }] };
+  const sets = openData(o);
+  const datasets = sets.map((r) => r.train);
+  const net: V1NetConfig = { ...o.net, datasets: sets.map((r) => ({ name: r.name, size: r.train.attrs.length, kind: r.kind })) };
   const invalid = validateV1NetConfig(net);
   if (invalid._tag === 'Left') throw new UserError(invalid.left, 2);
-  const dir = runDir(o.out, o.resume, 'v1-', ds.name, o.net.img);
+  const runName = sets.length > 1 ? sets.map((r) => r.name).join('+') : datasets[0].name;
+  const dir = runDir(o.out, o.resume, 'v1-', runName, o.net.img);
   const ckpt = prepareRunDir(dir, o.resume);
   const cache = createImageCache();
-  decodeUpFront(ds.files, cache, net.img);
+  for (const ds of datasets) decodeUpFront(ds.files, cache, net.img);
   let { cfg, state } = startState(o, net, ckpt);
   const logFile = path.join(dir, 'losses.jsonl');
   const log = readLog<LogLine>(logFile, state.iteration);
-  const counts = labelCounts(ds);
+  const columns = gridColumns(sets);
   fs.writeFileSync(path.join(dir, 'run.json'), JSON.stringify({
-    dataset: ds.name, source: ds.source, images: ds.files.length, labels: ds.attrs, label_counts: counts, groups: ds.groups,
-    grid_columns: ['source', ...ds.attrs], ...cfg, batch: o.batch, seed: o.seed, backend,
+    datasets: sets.map((r) => ({
+      name: r.name, data: r.train.name, source: r.train.source, kind: r.kind, images: r.train.files.length,
+      labels: r.train.attrs, label_counts: labelCounts(r.train), groups: r.train.groups,
+    })),
+    grid_columns: columns, ...cfg, batch: o.batch, seed: o.seed, backend,
   }, null, 2));
   const iters = cfg.train.numIters;
-  console.log(`${o.resume ? 'resuming' : 'training'} StarGAN v1 on ${ds.name}: ${ds.files.length} images; labels ${ds.attrs.map((a, i) => `${a} (${counts[i]})`).join(', ')}`);
+  for (const r of sets) {
+    const counts = labelCounts(r.train);
+    console.log(`${o.resume ? 'resuming' : 'training'} StarGAN v1 on ${r.train.name}: ${r.train.files.length} images; ${r.kind === 'multi' ? 'attributes (BCE)' : 'classes (CE)'} ${r.train.attrs.map((a, i) => `${a} (${counts[i]})`).join(', ')}`);
+  }
+  if (sets.length > 1) console.log(`label vector: ${sets.map((r) => `${r.name} ${r.train.attrs.length}`).join(' | ')} | mask ${sets.length}; per iteration a sub-batch of ${o.batch} from each dataset, in order`);
   console.log(`img ${cfg.net.img}, G ${cfg.net.gConvDim}x${cfg.net.gRepeat} blocks, D ${cfg.net.dConvDim}x${cfg.net.dRepeat} convs, batch ${o.batch}, ${backend}; iteration ${state.iteration} -> ${iters}; output in ${dir}`);
-  console.log(`grid columns: source, ${ds.attrs.join(', ')}`);
+  console.log(`grid columns: ${columns.join(', ')}`);
 
-  let interrupted = false;
-  process.once('SIGINT', () => { interrupted = true; });
-  const save = () => saveCheckpointV1(ckpt, cfg, state, ds.attrs);
-  const bar = new cliProgress.SingleBar({
-    format: '{bar} {value}/{total} | {rate} it/s | ETA {eta_formatted} | {losses}',
-    etaBuffer: 20, hideCursor: true, noTTYOutput: !process.stdout.isTTY, notTTYSchedule: 30_000,
-  }, cliProgress.Presets.shades_classic);
-  bar.start(iters, state.iteration, { rate: '-', losses: '' });
-  const t0 = performance.now();
-  const startIter = state.iteration;
+  const labelNames = sets.flatMap((r) => r.train.attrs);
+  const save = () => saveCheckpointV1(ckpt, cfg, state, labelNames);
   let lastG: Record<string, number> = {};
-  try {
-    while (state.iteration < iters && !interrupted) {
-      const batch = labelledBatch([ds], cache, state.key, o.batch, cfg.net.img, o.flip);
+  let shown: Record<string, number> = {};
+  await runTraining({
+    total: iters, dir, ckpt, logFile,
+    iteration: () => state.iteration,
+    step: () => {
+      const batch = labelledBatch(datasets, cache, state.key, o.batch, cfg.net.img, o.flip);
       const gIteration = updatesG(cfg.train, state.iteration);
-      state = advance((st: V1State, b: V1Batch) => stepV1(cfg, st, b), state, batch);
-      disposeBatch(batch);
-      const it = state.iteration;
+      try {
+        state = advance((st: V1State, b: V1Batch) => stepV1(cfg, st, b), state, batch);
+      } finally {
+        disposeBatch(batch);
+      }
       const losses = lossValuesV1(state.losses);
-      if (gIteration) lastG = Object.fromEntries(Object.entries(losses).filter(([n]) => n.startsWith('G/')));
-      const shown = { ...lastG, ...losses };
-      const elapsed = (performance.now() - t0) / 1000;
-      bar.update(it, { rate: ((it - startIter) / elapsed).toFixed(2), losses: lossSummary(shown) });
+      if (gIteration) lastG = Object.fromEntries(Object.entries(losses).filter(([n]) => n.includes('G/')));
+      shown = { ...lastG, ...losses };
+      return { losses: lossSummary(shown, cfg.net) };
+    },
+    after: (it, elapsed) => {
       if (it % o.logEvery === 0 || it === iters) {
         const line = { iteration: it, elapsed_s: Math.round(elapsed * 10) / 10, ...shown } as LogLine;
         log.push(line);
         fs.appendFileSync(logFile, JSON.stringify(line) + '\n');
       }
       if (it % o.sampleEvery === 0 || it === iters) {
-        writeSamples(dir, state, cfg, samples, cache);
-        plotLosses(path.join(dir, 'losses.png'), log);
+        writeSamples(dir, state, cfg, sets, cache);
+        plotLosses(path.join(dir, 'losses.png'), log, cfg.net);
       }
       if (it % o.ckptEvery === 0 || it === iters) save();
-      await new Promise((r) => setImmediate(r)); // lets Ctrl-C be seen between iterations
-    }
-  } catch (e) {
-    bar.stop();
-    if (state.iteration === startIter) throw e;
-    save(); // the state is consistent: the failed iteration had not started updating it
-    throw new UserError(`${(e as Error).message.split('\n')[0]} (checkpoint saved at iteration ${state.iteration}: rerun with --resume)`);
-  }
-  bar.stop();
-  if (interrupted) {
-    save();
-    console.log(`interrupted at iteration ${state.iteration}; checkpoint saved to ${ckpt}; continue with --resume --out ${dir}`);
-    process.exit(130);
-  }
-  if (state.iteration === startIter) writeSamples(dir, state, cfg, samples, cache);
-  plotLosses(path.join(dir, 'losses.png'), log);
-  console.log(`done: iteration ${state.iteration}. Output folder: ${path.resolve(dir)}`);
-  console.log(`  checkpoint  ${ckpt}\n  losses      ${logFile}, ${path.join(dir, 'losses.png')}\n  grids       ${path.join(dir, 'samples')}/`);
+    },
+    save,
+    finish: (ranAny) => {
+      if (!ranAny) writeSamples(dir, state, cfg, sets, cache);
+      plotLosses(path.join(dir, 'losses.png'), log, cfg.net);
+    },
+  });
 }
 
 runMain('train-stargan-v1', main);
