@@ -321,7 +321,9 @@ async function main(): Promise<void> {
   console.log(`grid columns: ${columns.join(', ')}`);
 
   const labelNames = sets.flatMap((r) => r.train.attrs);
-  const save = () => saveCheckpointV1(ckpt, cfg, state, labelNames);
+  const offsets = sets.map((_, k) => sets.slice(0, k).reduce((n, r) => n + r.train.attrs.length, 0));
+  const labelGroups = sets.flatMap((r, k) => r.train.groups.map((g) => g.map((i) => i + offsets[k])));
+  const save = () => saveCheckpointV1(ckpt, cfg, state, labelNames, labelGroups);
   let lastG: Record<string, number> = {};
   let shown: Record<string, number> = {};
   await runTraining({
