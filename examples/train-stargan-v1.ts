@@ -7,13 +7,14 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { advance, disposeParams, key as makeKey } from '../dsl/index.ts';
+import { adamInit, advance, disposeParams, key as makeKey } from '../dsl/index.ts';
 import { writeStackedPlots } from '../dsl/io/plot.ts';
+import { loadOfficialV1 } from '../stargan/checkpoints/official-v1.ts';
 import { configDiffV1, loadCheckpointV1, saveCheckpointV1 } from '../stargan/checkpoints/v1.ts';
-import { CELEBA_DEFAULT_ATTRS, domainFolders } from '../stargan/data/datasets.ts';
-import { EMOJI_VENDORS, emojiDataset, type EmojiVendor } from '../stargan/data/emoji.ts';
-import { emojiPeople } from '../stargan/data/emoji-people.ts';
-import { celebaLabelled, domainsAsLabels, labelCounts, labelsOf, type LabelledDataset } from '../stargan/data/labelled.ts';
+import { CELEBA_DEFAULT_ATTRS } from '../stargan/data/datasets.ts';
+import { EMOJI_VENDORS, type EmojiVendor } from '../stargan/data/emoji.ts';
+import { labelCounts, labelsOf, type LabelledDataset } from '../stargan/data/labelled.ts';
+import { celebaSet, classFolderSet, emojiFacesSet, emojiPeopleSet, type RunSet } from '../stargan/data/v1-sets.ts';
 import { createImageCache, decodeUpFront, type ImageCache } from '../stargan/data/sampler.ts';
 import { writeGrid } from '../stargan/samples.ts';
 import { disposeBatch, labelledBatch, labelledSubBatch } from '../stargan/v1/batch.ts';
@@ -52,6 +53,9 @@ Training: --batch N (16) --iters N (total iterations, 20000) --iters-decay N (lr
           --lambda-gp X (10) --seed N (0) --no-flip (no random horizontal flip)
 Output:   --out DIR (runs/v1-<dataset>-img<N>-<date>-<time>) --sample-every N (500) --ckpt-every N (500)
           --log-every N (10) --resume (continue the run in --out from its checkpoint, exactly)
+          --resume-official G.ckpt[,D.ckpt]  start from official yunjey/stargan weights ({iter}-G.ckpt,
+          {iter}-D.ckpt: torch.save of the state_dicts): widths and blocks from the files, Adam fresh and
+          the iteration from the file name, as the official --resume_iters; without D.ckpt, D starts fresh
 Other:    --backend wasm|cpu (wasm) --threads N (wasm threads, 1) --vendors google,twitter --no-yellow
           (emoji: only the skin-toned variants) --attrs A,B,... --test-size N (CelebA held out, 2000) --help
 
@@ -67,7 +71,7 @@ const flags = {
   'g-lr': { type: 'string' }, 'd-lr': { type: 'string' }, beta1: { type: 'string' }, beta2: { type: 'string' }, 'n-critic': { type: 'string' },
   'lambda-cls': { type: 'string' }, 'lambda-rec': { type: 'string' }, 'lambda-gp': { type: 'string' }, seed: { type: 'string' }, 'no-flip': { type: 'boolean' },
   out: { type: 'string' }, 'sample-every': { type: 'string' }, 'ckpt-every': { type: 'string' }, 'log-every': { type: 'string' },
-  resume: { type: 'boolean' }, ...backendFlag,
+  resume: { type: 'boolean' }, 'resume-official': { type: 'string' }, ...backendFlag,
 } as const;
 
 type Values = ReturnType<typeof parseFlags<typeof flags>>['values'];
@@ -93,6 +97,8 @@ interface Options {
   readonly ckptEvery: number;
   readonly logEvery: number;
   readonly resume: boolean;
+  /** Official G (and D) files to start from. */
+  readonly official?: readonly [string, string | undefined];
   /** Network flags the user gave explicitly (checked against a resumed checkpoint). */
   readonly explicitNet: (keyof V1NetConfig)[];
 }
@@ -100,6 +106,16 @@ interface Options {
 const netFlags: [keyof V1NetConfig, string][] = [
   ['img', 'img'], ['gConvDim', 'g-conv-dim'], ['dConvDim', 'd-conv-dim'], ['gRepeat', 'g-repeat'], ['dRepeat', 'd-repeat'],
 ];
+
+/** --resume-official G.ckpt[,D.ckpt]. */
+function officialFlag(v: string | undefined, resume: boolean): readonly [string, string | undefined] | undefined {
+  if (v === undefined) return undefined;
+  if (resume) throw new UserError('--resume continues our own run; --resume-official starts a new one from official weights: give one of them', 2);
+  const files = v.split(',').map((f) => f.trim());
+  if (files.length > 2 || !files[0]) throw new UserError(`--resume-official takes G.ckpt or G.ckpt,D.ckpt, got '${v}'`, 2);
+  for (const f of files) if (!fs.existsSync(f)) throw new UserError(`--resume-official: ${f}: no such file`);
+  return [files[0], files[1]];
+}
 
 function options(v: Values): Options {
   const dataset = choiceFlag('dataset', v.dataset, ['one', 'both'] as const, v['celeba-dir'] || v['rafd-dir'] ? 'both' : 'one');
@@ -141,64 +157,26 @@ function options(v: Values): Options {
     batch: intFlag('batch', v.batch, 16, 1, 1024), seed: intFlag('seed', v.seed, 0, 0, 2 ** 32 - 1),
     flip: !v['no-flip'], out: v.out,
     sampleEvery: intFlag('sample-every', v['sample-every'], 500), ckptEvery: intFlag('ckpt-every', v['ckpt-every'], 500),
-    logEvery: intFlag('log-every', v['log-every'], 10), resume: Boolean(v.resume),
+    logEvery: intFlag('log-every', v['log-every'], 10), resume: Boolean(v.resume), official: officialFlag(v['resume-official'], Boolean(v.resume)),
     explicitNet: netFlags.filter(([, flag]) => v[flag as keyof Values] !== undefined).map(([k]) => k),
   };
-}
-
-/** One labelled dataset of the run: its training images, its grid sources, and how its labels are trained. */
-interface RunSet {
-  /** The dataset's name in the network config and in the loss names with several datasets (`CelebA`, `RaFD`, ...). */
-  readonly name: string;
-  readonly train: LabelledDataset;
-  readonly samples: LabelledDataset;
-  /** `multi` for attribute vectors (BCE), `single` for one-hot domains (CE). */
-  readonly kind: 'multi' | 'single';
-}
-
-/** CelebA's layout with its held-out split as grid sources. */
-function celebaSet(dir: string, o: Options, name: string): RunSet {
-  if (!fs.existsSync(dir)) throw new Error(`${dir}: no such folder`);
-  const train = celebaLabelled(dir, o.attrs, { testSize: o.testSize });
-  const test = celebaLabelled(dir, o.attrs, { split: 'test', testSize: o.testSize });
-  return { name, train, samples: test.files.length > 0 ? test : train, kind: 'multi' };
-}
-
-/** Single-label domain folders (RaFD-like): DIR/train/<domain>, grid sources from DIR/val if present. */
-function domainSet(dir: string, name: string): RunSet {
-  if (!fs.existsSync(dir)) throw new Error(`${dir}: no such folder`);
-  const train = domainsAsLabels(domainFolders(dir, 'train'));
-  const val = fs.existsSync(path.join(dir, 'val')) ? domainsAsLabels(domainFolders(dir, 'val')) : train;
-  if (val.attrs.join() !== train.attrs.join()) throw new Error(`${dir}: val/ domains (${val.attrs.join(', ')}) differ from train/ domains (${train.attrs.join(', ')})`);
-  return { name, train, samples: val, kind: 'single' };
-}
-
-/** The embedded second dataset: the smileys' faces (face-* subcategories) labelled by vendor, one class each (CE). */
-function emojiFacesSet(o: Options): RunSet {
-  if (o.vendors.length < 2) throw new Error(`--dataset both: the embedded second dataset labels faces by vendor and needs two vendors or more (--vendors ${o.vendors.join(',')})`);
-  const ds = domainsAsLabels(emojiDataset({ vendors: o.vendors, categories: ['Smileys & Emotion'], subcategoryPrefix: 'face-' }));
-  const named = { ...ds, name: `emoji-faces[${o.vendors.join(',')}]` };
-  return { name: 'emoji-faces', train: named, samples: named, kind: 'single' };
 }
 
 /** The run's datasets, in label-vector order; a problem with them is the user's to fix (one line, exit 1). */
 function openData(o: Options): RunSet[] {
   try {
     if (o.both) {
-      const people = () => {
-        const ds = emojiPeople({ vendors: o.vendors, yellow: o.yellow, vendorLabels: false });
-        return { name: 'emoji-people', train: ds, samples: ds, kind: 'multi' } as const;
-      };
-      return [o.celebaDir ? celebaSet(o.celebaDir, o, 'CelebA') : people(), o.rafdDir ? domainSet(o.rafdDir, 'RaFD') : emojiFacesSet(o)];
+      if (!o.rafdDir && o.vendors.length < 2) throw new Error(`--dataset both: the embedded second dataset labels faces by vendor and needs two vendors or more (--vendors ${o.vendors.join(',')})`);
+      return [
+        o.celebaDir ? celebaSet(o.celebaDir, o.attrs, o.testSize, 'CelebA') : emojiPeopleSet(o.vendors, o.yellow, false, 'emoji-people'),
+        o.rafdDir ? classFolderSet(o.rafdDir, 'RaFD') : emojiFacesSet(o.vendors),
+      ];
     }
-    if (!o.data) {
-      const ds = emojiPeople({ vendors: o.vendors, yellow: o.yellow });
-      return [{ name: ds.name, train: ds, samples: ds, kind: 'multi' }];
-    }
+    if (!o.data) return [emojiPeopleSet(o.vendors, o.yellow, true)];
     if (!fs.existsSync(o.data)) throw new Error(`--data ${o.data}: no such folder`);
-    // (one dataset: its name as before the mask vector existed, so older checkpoints resume)
-    if (fs.existsSync(path.join(o.data, 'list_attr_celeba.txt'))) return [celebaSet(o.data, o, '')].map((r) => ({ ...r, name: r.train.name.split('/')[0] }));
-    return [domainSet(o.data, '')].map((r) => ({ ...r, name: r.train.name.split('/')[0] }));
+    // (one dataset: named by its data, as before the mask vector existed, so older checkpoints resume)
+    const set = fs.existsSync(path.join(o.data, 'list_attr_celeba.txt')) ? celebaSet(o.data, o.attrs, o.testSize, '') : classFolderSet(o.data, '');
+    return [{ ...set, name: set.train.name.split('/')[0] }];
   } catch (e) {
     throw new UserError((e as Error).message);
   }
@@ -206,6 +184,7 @@ function openData(o: Options): RunSet[] {
 
 /** The training state: fresh, or restored from the run's checkpoint (whose configs then win). */
 function startState(o: Options, net: V1NetConfig, ckpt: string): { cfg: V1Config; state: V1State } {
+  if (o.official) return officialStart(o, net, o.official);
   if (!o.resume) {
     const cfg = { net, train: o.train };
     return { cfg, state: initStateV1(makeKey(o.seed), cfg) };
@@ -227,6 +206,37 @@ function startState(o: Options, net: V1NetConfig, ckpt: string): { cfg: V1Config
     throw new UserError(`${ckpt}: checkpoint from a different config (requested ${diff.replace(/(\S+) (\S+) vs (\S+)/g, '$1 $2, checkpoint has $3')}); drop the conflicting flags or use another --out`);
   }
   return loaded;
+}
+
+/**
+ * A new run from official weights: the networks' widths and depths (and, with D, the image size)
+ * are the files'; flags given explicitly must agree. Adam starts fresh and the iteration is the
+ * file name's `{iter}` (the official `--resume_iters` does both).
+ */
+function officialStart(o: Options, net: V1NetConfig, [gFile, dFile]: readonly [string, string | undefined]): { cfg: V1Config; state: V1State } {
+  let loaded: ReturnType<typeof loadOfficialV1>;
+  try {
+    loaded = loadOfficialV1(gFile, dFile, { datasets: net.datasets, img: net.img });
+  } catch (e) {
+    throw new UserError((e as Error).message);
+  }
+  const fromFiles: V1NetConfig = dFile ? loaded.net : { ...loaded.net, dConvDim: net.dConvDim, dRepeat: net.dRepeat };
+  const asked = Object.fromEntries(o.explicitNet.map((k) => [k, net[k]]));
+  const diff = configDiffV1({ ...fromFiles, ...asked }, fromFiles);
+  const iteration = Number(/^(\d+)-G\.ckpt$/.exec(path.basename(gFile))?.[1] ?? 0);
+  const problem = diff ? `the files are a different network (requested ${diff.replace(/(\S+) (\S+) vs (\S+)/g, '$1 $2, files have $3')}): drop the conflicting flags`
+    : iteration >= o.train.numIters ? `the file name says iteration ${iteration}, not before --iters ${o.train.numIters}` : '';
+  if (problem) {
+    disposeParams({ G: loaded.G, D: loaded.D });
+    throw new UserError(`${gFile}: ${problem}`);
+  }
+  loaded.notes.forEach((n) => console.log(`note: ${n}`));
+  const cfg = { net: fromFiles, train: o.train };
+  const fresh = initStateV1(makeKey(o.seed), cfg);
+  const D = loaded.D ?? fresh.nets.D;
+  disposeParams({ G: fresh.nets.G, opt: fresh.opt, ...(loaded.D ? { D: fresh.nets.D } : {}) });
+  console.log(`starting from ${gFile}${dFile ? ` and ${dFile}` : ' (D fresh)'} at iteration ${iteration}, Adam fresh`);
+  return { cfg, state: { ...fresh, nets: { G: loaded.G, D }, opt: { G: adamInit(loaded.G), D: adamInit(D) }, iteration } };
 }
 
 interface LogLine { iteration: number; elapsed_s: number; [loss: string]: number }

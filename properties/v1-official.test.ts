@@ -19,7 +19,7 @@ import { loadOfficialV1, readOfficialV1 } from '../stargan/checkpoints/official-
 import { discriminatorV1 } from '../stargan/v1/discriminator.ts';
 import { generatorV1 } from '../stargan/v1/generator.ts';
 import { needsTorch, python, runChild } from './lib/child.ts';
-import { pngBytes, pattern, put } from './lib/images.ts';
+import { jpegBytes, pngBytes, pattern, put } from './lib/images.ts';
 import './lib/setup.ts';
 
 const FIX = path.resolve('properties/fixtures/v1');
@@ -117,6 +117,45 @@ describe('official v1 checkpoints written by PyTorch', () => {
     const png = fs.readFileSync(out); // IHDR: width and height at bytes 16 and 20; cells of 32 with 2-pixel gaps
     assert.deepEqual([png.readUInt32BE(16), png.readUInt32BE(20)], [6 * 32 + 5 * 2, 2 * 32 + 2]);
     assert.match(r.stdout, /2 image\(s\) x 5 targets/);
+  });
+});
+
+describe('train-stargan-v1.ts --resume-official', () => {
+  /** A CelebA layout with the official five attributes (what the fixture G reads). */
+  function celeba5(root: string): string {
+    const names = ['Black_Hair', 'Blond_Hair', 'Brown_Hair', 'Male', 'Young'];
+    const rows = Array.from({ length: 6 }, (_, i) => `${String(i).padStart(6, '0')}.jpg  ${[i % 3 === 0 ? 1 : -1, i % 3 === 1 ? 1 : -1, i % 3 === 2 ? 1 : -1, i % 2 ? 1 : -1, 1].join(' ')}`);
+    rows.forEach((_, i) => put(path.join(root, 'img_align_celeba', `${String(i).padStart(6, '0')}.jpg`), jpegBytes(18, 22, pattern(i % 2, i))));
+    put(path.join(root, 'list_attr_celeba.txt'), [String(rows.length), names.join(' '), ...rows].join('\n') + '\n');
+    return root;
+  }
+  const train = (args: string[]) => {
+    const r = runChild(process.execPath, ['--import', 'tsx', 'examples/train-stargan-v1.ts', ...args]);
+    return { ...r, lines: r.stderr.split('\n').filter((l) => l && !l.includes('Unknown user config')) };
+  };
+
+  test('official G + D at {iter} 3 start a run at iteration 3 with their exact weights (lr 0); conflicting flags are one line', (t) => {
+    if (!official(t)) return;
+    const data = celeba5(path.join(tmp, 'celeba5'));
+    const g = path.join(tmp, '3-G.ckpt'), d = path.join(tmp, '3-D.ckpt');
+    fs.copyFileSync(path.join(tmp, 'celeba-G.ckpt'), g);
+    fs.copyFileSync(path.join(tmp, 'celeba-D.ckpt'), d);
+    const out = path.join(tmp, 'from-official');
+    const common = ['--data', data, '--test-size', '2', '--batch', '2', '--iters', '4', '--log-every', '1'];
+    const r = train([...common, '--resume-official', `${g},${d}`, '--g-lr', '0', '--d-lr', '0', '--out', out]);
+    assert.equal(r.status, 0, r.why);
+    assert.match(r.stdout, /starting from .*3-G\.ckpt and .*3-D\.ckpt at iteration 3, Adam fresh/);
+    const ckpt = readSafetensors(path.join(out, 'checkpoint.safetensors'));
+    assert.equal(ckpt.metadata.iteration, '4');
+    assert.deepEqual(JSON.parse(ckpt.metadata.net_config), { img: 32, gConvDim: 8, dConvDim: 4, gRepeat: 2, dRepeat: 4, datasets: [{ name: 'celeba[Black_Hair,Blond_Hair,Brown_Hair,Male,Young]', size: 5, kind: 'multi' }] });
+    for (const [net, file] of [['G', g], ['D', d]] as const) {
+      const want = readOfficialV1(file).entries;
+      for (const [name, e] of want) assert.deepEqual(ckpt.tensors.get(`${net}.${name}`)?.data, e.data, `${net}.${name} differs from the official file`);
+    }
+    const bad = train([...common, '--resume-official', `${g},${d}`, '--g-conv-dim', '16', '--out', path.join(tmp, 'from-official-2')]);
+    assert.ok(bad.status !== 0 && bad.status !== null, bad.why);
+    assert.equal(bad.lines.length, 1, bad.stderr);
+    assert.match(bad.lines[0], /3-G\.ckpt: the files are a different network \(requested gConvDim 16, files have 8\)/);
   });
 });
 
