@@ -35,7 +35,8 @@ Trains StarGAN v1. One dataset (--data):
   DIR/img_align_celeba + DIR/list_attr_celeba.txt   CelebA; labels from --attrs
                      (default ${CELEBA_DEFAULT_ATTRS.join(',')}); samples from the held-out split
   DIR/train/<domain>/*.jpg|png   single-label domains (RaFD-like, cross-entropy)
-Two datasets with the mask vector (--dataset both, the official --dataset Both): G reads
+Two datasets with the mask vector (--dataset one|both: default one, both when --celeba-dir or
+  --rafd-dir is given; the official --dataset Both): G reads
   [dataset 1 labels | dataset 2 labels | mask (2)]; each iteration trains D (and G every
   --n-critic) on a sub-batch of each dataset in turn. Each dataset defaults to an embedded one:
   --celeba-dir DIR   CelebA layout as above (BCE); default the people emoji with Male, Female,
