@@ -1,8 +1,11 @@
 /**
  * Trains StarGAN v1 (one generator conditioned on a label vector) on CelebA's attributes, a
  * folder of single-label domains, or (with no --data) the embedded people emoji with their
- * gender, skin-tone and vendor labels. Writes sample grids, a checkpoint, a losses log and its
- * plot into --out; Ctrl-C saves a checkpoint and exits 130; --resume continues exactly.
+ * gender, skin-tone and vendor labels; with --dataset both, on two datasets at once with the
+ * mask vector (CelebA + RaFD, or their embedded stand-ins: the people emoji + the smileys' faces
+ * by vendor). Writes sample grids, a checkpoint, a losses log and its plot into --out; Ctrl-C
+ * saves a checkpoint and exits 130; --resume continues exactly; --resume-official starts from
+ * the official yunjey/stargan G/D files.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
