@@ -9,25 +9,22 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import * as tf from '@tensorflow/tfjs-core';
 import { adamInit, advance, disposeParams, key as makeKey } from '../dsl/index.ts';
-import { writeStackedPlots } from '../dsl/io/plot.ts';
 import { loadOfficialV1 } from '../stargan/checkpoints/official-v1.ts';
 import { configDiffV1, loadCheckpointV1, saveCheckpointV1 } from '../stargan/checkpoints/v1.ts';
 import { CELEBA_DEFAULT_ATTRS } from '../stargan/data/datasets.ts';
 import { EMOJI_VENDORS, type EmojiVendor } from '../stargan/data/emoji.ts';
-import { labelCounts, labelsOf, type LabelledDataset } from '../stargan/data/labelled.ts';
+import { labelCounts } from '../stargan/data/labelled.ts';
 import { celebaSet, classFolderSet, emojiFacesSet, emojiPeopleSet, type RunSet } from '../stargan/data/v1-sets.ts';
-import { createImageCache, decodeUpFront, type ImageCache } from '../stargan/data/sampler.ts';
-import { writeGrid } from '../stargan/samples.ts';
-import { disposeBatch, labelledBatch, labelledSubBatch } from '../stargan/v1/batch.ts';
+import { createImageCache, decodeUpFront } from '../stargan/data/sampler.ts';
+import { disposeBatch, labelledBatch } from '../stargan/v1/batch.ts';
 import {
-  defaultTrainV1, validateV1NetConfig, validateV1TrainConfig, type V1NetConfig, type V1TrainConfig,
+  defaultTrainV1, firstLrChange, validateV1NetConfig, validateV1TrainConfig, type V1NetConfig, type V1TrainConfig,
 } from '../stargan/v1/config.ts';
-import { crossDatasetGrid, stackRows } from '../stargan/v1/samples.ts';
 import { initStateV1, lossValuesV1, stepV1, updatesG, type V1Batch, type V1Config, type V1State } from '../stargan/v1/step.ts';
 import { prepareRunDir, readLog, runDir } from './lib/run-folder.ts';
 import { runTraining } from './lib/run-training.ts';
+import { gridColumns, lossSummary, plotLosses, writeSamples, type LogLine } from './lib/v1-outputs.ts';
 import { backendFlag, backendFrom, choiceFlag, intFlag, numFlag, parseFlags, runMain, UserError } from './lib/cli.ts';
 
 const usage = `usage: tsx examples/train-stargan-v1.ts [--data DIR | --dataset both [--celeba-dir DIR] [--rafd-dir DIR]] [options]
@@ -56,7 +53,9 @@ Training: --batch N (16) --iters N (total iterations, 20000) --iters-decay N (lr
           --beta1 X (0.5) --beta2 X (0.999) --n-critic N (5) --lambda-cls X (1) --lambda-rec X (10)
           --lambda-gp X (10) --seed N (0) --no-flip (no random horizontal flip)
 Output:   --out DIR (runs/v1-<dataset>-img<N>-<date>-<time>) --sample-every N (500) --ckpt-every N (500)
-          --log-every N (10) --resume (continue the run in --out from its checkpoint, exactly)
+          --log-every N (10) --resume (continue the run in --out from its checkpoint, exactly; its
+          training config continues, except that --iters / --iters-decay may change the schedule
+          while every iteration already run keeps its lr)
           --resume-official G.ckpt[,D.ckpt]  start from official yunjey/stargan weights ({iter}-G.ckpt,
           {iter}-D.ckpt: torch.save of the state_dicts): widths and blocks from the files, Adam fresh and
           the iteration from the file name, as the official --resume_iters; without D.ckpt, D starts fresh
@@ -105,7 +104,17 @@ interface Options {
   readonly official?: readonly [string, string | undefined];
   /** Network flags the user gave explicitly (checked against a resumed checkpoint). */
   readonly explicitNet: (keyof V1NetConfig)[];
+  /** Training flags the user gave explicitly (on --resume: only the schedule's may change). */
+  readonly explicitTrain: (keyof V1TrainConfig)[];
 }
+
+const trainFlags: [keyof V1TrainConfig, string][] = [
+  ['numIters', 'iters'], ['numItersDecay', 'iters-decay'], ['lrUpdateStep', 'lr-update-step'], ['gLr', 'g-lr'], ['dLr', 'd-lr'],
+  ['beta1', 'beta1'], ['beta2', 'beta2'], ['nCritic', 'n-critic'], ['lambdaCls', 'lambda-cls'], ['lambdaRec', 'lambda-rec'], ['lambdaGp', 'lambda-gp'],
+];
+
+/** The schedule's fields: the ones a resumed run may change (see resumedTrain). */
+const scheduleFields: readonly (keyof V1TrainConfig)[] = ['numIters', 'numItersDecay', 'lrUpdateStep'];
 
 const netFlags: [keyof V1NetConfig, string][] = [
   ['img', 'img'], ['gConvDim', 'g-conv-dim'], ['dConvDim', 'd-conv-dim'], ['gRepeat', 'g-repeat'], ['dRepeat', 'd-repeat'],
@@ -163,6 +172,7 @@ function options(v: Values): Options {
     sampleEvery: intFlag('sample-every', v['sample-every'], 500), ckptEvery: intFlag('ckpt-every', v['ckpt-every'], 500),
     logEvery: intFlag('log-every', v['log-every'], 10), resume: Boolean(v.resume), official: officialFlag(v['resume-official'], Boolean(v.resume)),
     explicitNet: netFlags.filter(([, flag]) => v[flag as keyof Values] !== undefined).map(([k]) => k),
+    explicitTrain: trainFlags.filter(([, flag]) => v[flag as keyof Values] !== undefined).map(([k]) => k),
   };
 }
 
@@ -209,7 +219,35 @@ function startState(o: Options, net: V1NetConfig, ckpt: string): { cfg: V1Config
     }
     throw new UserError(`${ckpt}: checkpoint from a different config (requested ${diff.replace(/(\S+) (\S+) vs (\S+)/g, '$1 $2, checkpoint has $3')}); drop the conflicting flags or use another --out`);
   }
-  return loaded;
+  let train: V1TrainConfig;
+  try {
+    train = resumedTrain(o, loaded.cfg.train, loaded.state.iteration, ckpt);
+  } catch (e) {
+    disposeParams(loaded.state);
+    throw e;
+  }
+  return { cfg: { ...loaded.cfg, train }, state: loaded.state };
+}
+
+/**
+ * The training config of a resumed run: the checkpoint's, except that --iters (with the decay it
+ * implies, or --iters-decay / --lr-update-step) may lengthen or shorten the schedule as long as
+ * every iteration already run keeps its learning rate, so the run still equals an uninterrupted
+ * one with the new schedule. Any other training flag that differs is refused, not ignored.
+ */
+function resumedTrain(o: Options, stored: V1TrainConfig, done: number, ckpt: string): V1TrainConfig {
+  const fixed = o.explicitTrain.filter((k) => !scheduleFields.includes(k) && o.train[k] !== stored[k]);
+  if (fixed.length) {
+    throw new UserError(`${ckpt}: ${fixed.map((k) => `${k} ${o.train[k]} (checkpoint has ${stored[k]})`).join(', ')}: a resumed run keeps its training config; drop the flag or start a new --out`);
+  }
+  if (!o.explicitTrain.some((k) => scheduleFields.includes(k))) return stored;
+  const next = { ...stored, numIters: o.train.numIters, numItersDecay: o.train.numItersDecay, lrUpdateStep: o.train.lrUpdateStep };
+  const changed = firstLrChange(stored, next, done);
+  if (changed >= 0) {
+    throw new UserError(`${ckpt}: --iters ${next.numIters} with decay over the last ${next.numItersDecay} would change the lr of iteration ${changed + 1}, already run (${done} done with --iters ${stored.numIters}, decay ${stored.numItersDecay}): choose a schedule whose decay starts after ${done}`);
+  }
+  if (next.numIters < done) throw new UserError(`${ckpt}: --iters ${next.numIters} is before the checkpoint's iteration ${done}`);
+  return next;
 }
 
 /**
@@ -241,63 +279,6 @@ function officialStart(o: Options, net: V1NetConfig, [gFile, dFile]: readonly [s
   disposeParams({ G: fresh.nets.G, opt: fresh.opt, ...(loaded.D ? { D: fresh.nets.D } : {}) });
   console.log(`starting from ${gFile}${dFile ? ` and ${dFile}` : ' (D fresh)'} at iteration ${iteration}, Adam fresh`);
   return { cfg, state: { ...fresh, nets: { G: loaded.G, D }, opt: { G: adamInit(loaded.G), D: adamInit(D) }, iteration } };
-}
-
-interface LogLine { iteration: number; elapsed_s: number; [loss: string]: number }
-
-const plotted = ['D/loss_real', 'D/loss_fake', 'D/loss_cls', 'D/loss_gp', 'G/loss_fake', 'G/loss_rec', 'G/loss_cls'];
-
-/** The loss names' prefix for dataset k (none with one dataset, as the official single-dataset logs). */
-function prefixOf(net: V1NetConfig, k: number): string {
-  return net.datasets.length > 1 ? `${net.datasets[k].name}:` : '';
-}
-
-/** losses.png: one panel per dataset. */
-function plotLosses(file: string, log: LogLine[], net: V1NetConfig): void {
-  if (log.length < 2) return;
-  const panels = net.datasets.map((d, k) => {
-    const series: Record<string, number[]> = {};
-    for (const name of plotted.map((n) => prefixOf(net, k) + n)) if (log.some((l) => l[name] !== undefined)) series[name] = log.map((l) => l[name] ?? NaN);
-    return { series, opts: { title: `StarGAN v1 losses${net.datasets.length > 1 ? `: ${d.name}` : ''}`, xStart: log[0].iteration, xStep: log[1].iteration - log[0].iteration } };
-  });
-  writeStackedPlots(file, panels);
-}
-
-/** Fixed sample sources: n images spread evenly over the dataset (for the emoji: different emoji, tones and vendors). */
-function sampleIndices(ds: LabelledDataset, n: number): number[] {
-  const m = Math.min(n, ds.files.length);
-  return Array.from({ length: m }, (_, i) => Math.floor((i * ds.files.length) / m) + (i % 3)).filter((i) => i < ds.files.length);
-}
-
-/** The grid's column names: the source, then every label of every dataset. */
-function gridColumns(sets: readonly RunSet[]): string[] {
-  return ['source', ...sets.flatMap((s) => s.train.attrs.map((a) => (sets.length > 1 ? `${s.name}:${a}` : a)))];
-}
-
-/** Writes the grid of the current G: rows the fixed sources of each dataset, columns every label of every dataset. */
-function writeSamples(dir: string, s: V1State, cfg: V1Config, sets: readonly RunSet[], cache: ImageCache): string {
-  const file = path.join(dir, 'samples', `${String(s.iteration).padStart(6, '0')}.png`);
-  const labelSets = sets.map((r) => ({ size: r.train.attrs.length, groups: r.samples.groups }));
-  const perSet = Math.max(2, Math.floor(8 / sets.length));
-  tf.tidy(() => {
-    const grids = sets.map((r, k) => {
-      const indices = sampleIndices(r.samples, perSet);
-      const b = labelledSubBatch(r.samples, k, cache, makeKey(0), indices.length, cfg.net.img, false, indices);
-      return crossDatasetGrid(s.nets.G, cfg.net, k, b.x, indices.map((i) => labelsOf(r.samples, i)), labelSets);
-    });
-    writeGrid(file, stackRows(grids), cfg.net.img);
-  });
-  return file;
-}
-
-/** The bar's loss summary: D total, GP and cls, G rec and cls, per dataset. */
-function lossSummary(l: Record<string, number | undefined>, net: V1NetConfig): string {
-  const f = (n: string, label: string) => `${label} ${(l[n] ?? NaN).toFixed(3)}`;
-  return net.datasets.map((d, k) => {
-    const p = prefixOf(net, k);
-    const parts = [f(`${p}D/loss`, 'D'), f(`${p}D/loss_gp`, 'gp'), f(`${p}D/loss_cls`, 'Dcls'), f(`${p}G/loss_rec`, 'rec'), f(`${p}G/loss_cls`, 'Gcls')].join(' ');
-    return net.datasets.length > 1 ? `${d.name}: ${parts}` : parts;
-  }).join(' | ');
 }
 
 async function main(): Promise<void> {

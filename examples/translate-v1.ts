@@ -14,7 +14,7 @@ import { loadCheckpointV1 } from '../stargan/checkpoints/v1.ts';
 import { CELEBA_DEFAULT_ATTRS, HAIR_COLORS } from '../stargan/data/datasets.ts';
 import { EMOJI_VENDORS } from '../stargan/data/emoji.ts';
 import { loadImages } from '../stargan/data/sampler.ts';
-import { toChw, writeGrid } from '../stargan/samples.ts';
+import { writeGrid } from '../stargan/samples.ts';
 import { labelOffset, type LabelSet, type V1NetConfig } from '../stargan/v1/config.ts';
 import { discriminatorV1, type DiscriminatorV1Params } from '../stargan/v1/discriminator.ts';
 import type { GeneratorV1Params } from '../stargan/v1/generator.ts';
