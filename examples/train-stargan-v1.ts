@@ -244,7 +244,7 @@ function resumedTrain(o: Options, stored: V1TrainConfig, done: number, ckpt: str
   const next = { ...stored, numIters: o.train.numIters, numItersDecay: o.train.numItersDecay, lrUpdateStep: o.train.lrUpdateStep };
   const changed = firstLrChange(stored, next, done);
   if (changed >= 0) {
-    throw new UserError(`${ckpt}: --iters ${next.numIters} with decay over the last ${next.numItersDecay} would change the lr of iteration ${changed + 1}, already run (${done} done with --iters ${stored.numIters}, decay ${stored.numItersDecay}): choose a schedule whose decay starts after ${done}`);
+    throw new UserError(`${ckpt}: --iters ${next.numIters} with decay over the last ${next.numItersDecay} would change the lr of iteration ${changed + 1}, already run (${done} done with --iters ${stored.numIters}, decay ${stored.numItersDecay}): choose a schedule whose decay starts at or after iteration ${done}`);
   }
   if (next.numIters < done) throw new UserError(`${ckpt}: --iters ${next.numIters} is before the checkpoint's iteration ${done}`);
   return next;

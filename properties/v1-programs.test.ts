@@ -102,6 +102,28 @@ describe('train-stargan-v1.ts --dataset both', () => {
     assertSameWeights(path.join(straight, 'checkpoint.safetensors'), path.join(out, 'checkpoint.safetensors'));
   });
 
+  test('--resume with a longer schedule that keeps the lr of the iterations run equals the uninterrupted run; one that does not is refused', () => {
+    const args = [...both(), '--sample-every', '100', '--ckpt-every', '100'];
+    const split = path.join(tmp, 'longer');
+    assert.equal(run([...args, '--out', split, '--iters', '3', '--iters-decay', '0']).code, 0);
+    const refused: [string[], RegExp][] = [
+      [['--iters', '8', '--iters-decay', '7'], /--iters 8 with decay over the last 7 would change the lr of iteration 3, already run \(3 done with --iters 3, decay 0\)/],
+      [['--g-lr', '0.001'], /gLr 0\.001 \(checkpoint has 0\.0001\): a resumed run keeps its training config/],
+    ];
+    for (const [extra, message] of refused) {
+      const r = run([...args, '--out', split, '--resume', ...extra]);
+      assert.ok(r.code !== 0 && r.code !== null, r.why);
+      assert.equal(r.stderr.length, 1, r.stderr.join('\n'));
+      assert.match(r.stderr[0], message);
+    }
+    const resumed = run([...args, '--out', split, '--resume', '--iters', '6', '--iters-decay', '2']);
+    assert.equal(resumed.code, 0, resumed.why);
+    const straight = path.join(tmp, 'longer-straight');
+    assert.equal(run([...args, '--out', straight, '--iters', '6', '--iters-decay', '2']).code, 0);
+    assertSameWeights(path.join(straight, 'checkpoint.safetensors'), path.join(split, 'checkpoint.safetensors'));
+    assert.equal(JSON.parse(readSafetensors(path.join(split, 'checkpoint.safetensors')).metadata.train_config).numIters, 6);
+  });
+
   test('bad input: one line, non-zero exit', () => {
     const cases: [string[], RegExp][] = [
       [['--dataset', 'both', '--rafd-dir', path.join(tmp, 'nowhere')], /nowhere: no such folder/],
