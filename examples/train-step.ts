@@ -6,7 +6,6 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import cliProgress from 'cli-progress';
 import * as tf from '@tensorflow/tfjs-core';
 import { advance, disposeParams, key as makeKey, split } from '../dsl/index.ts';
 import { writeLossPlot } from '../dsl/io/plot.ts';
@@ -29,6 +28,7 @@ import {
 } from '../stargan/step/step.ts';
 import { buildTripletPool, tripletBatch, type TripletPool } from '../stargan/step/triplets.ts';
 import { prepareRunDir, readLog, runDir } from './lib/run-folder.ts';
+import { runTraining } from './lib/run-training.ts';
 import { backendFlag, backendFrom, choiceFlag, intFlag, numFlag, parseFlags, runMain, UserError } from './lib/cli.ts';
 
 const usage = `usage: tsx examples/train-step.ts [--data DIR] [options]
@@ -246,32 +246,34 @@ async function main(): Promise<void> {
   console.log(`${o.resume ? 'resuming' : 'training'} StEP on StarGAN v2 on ${ds.name}: ${ds.domains.map((d, i) => `${d} (${ds.files[i].length})`).join(', ')}`);
   console.log(`img ${run.net.img}, base ${run.net.base}, max ${run.net.maxConv}, ${decoderOf(run.net)} decoder, batch ${o.batch}, ${backend}; stages ${stages.map((st) => `${st} ${run.step.stages[st]}`).join(', ')}; iteration ${state.iteration} -> ${total}; output in ${dir}`);
 
-  let interrupted = false;
-  process.once('SIGINT', () => { interrupted = true; });
   const save = () => saveCheckpoint(ckpt, { net: run.net, train: run.train }, toTrainState(state), ds.domains, {
     step_config: JSON.stringify(run.step), stage: String(stageAt(run.step.stages, state.iteration)),
   });
-  const bar = new cliProgress.SingleBar({
-    format: '{bar} {value}/{total} | {stage} | {rate} it/s | ETA {eta_formatted} | {losses}',
-    etaBuffer: 20, hideCursor: true, noTTYOutput: !process.stdout.isTTY, notTTYSchedule: 30_000,
-  }, cliProgress.Presets.shades_classic);
-  bar.start(total, state.iteration, { stage: stageAt(run.step.stages, state.iteration), rate: '-', losses: '' });
-  const t0 = performance.now();
-  const startIter = state.iteration;
-  try {
-    while (state.iteration < total && !interrupted) {
-      const stage = stageAt(run.step.stages, state.iteration);
-      if (stage === 'done') break;
-      const b: StepBatch = stage === 'pretrain'
-        ? { stage, triplets: tripletBatch(pool!, state.key, o.batch) }
-        : { stage, batch: datasetBatch(ds, cache, state.key, run.net, o.batch, o.augment) };
-      state = advance((st: StepState, batch: StepBatch) => step(ctx, st, batch), state, b);
-      tf.dispose(Object.values(b.stage === 'pretrain' ? b.triplets : b.batch));
-      const it = state.iteration;
-      const losses = stepLossValues(state.losses);
-      const elapsed = (performance.now() - t0) / 1000;
-      bar.update(it, { stage, rate: ((it - startIter) / elapsed).toFixed(2), losses: lossSummary(losses) });
-      const stageEnd = stageStart(run.step.stages, stage) + run.step.stages[stage] === it;
+  let stage = stageAt(run.step.stages, state.iteration);
+  let losses: Record<string, number> = {};
+  await runTraining({
+    total, dir, ckpt, logFile,
+    barFields: { stage },
+    iteration: () => state.iteration,
+    step: () => {
+      const current = stageAt(run.step.stages, state.iteration);
+      if (current === 'done') throw new Error(`iteration ${state.iteration} is past the last stage`); // unreachable: total ends the last stage
+      stage = current;
+      const b: StepBatch = current === 'pretrain'
+        ? { stage: current, triplets: tripletBatch(pool!, state.key, o.batch) }
+        : { stage: current, batch: datasetBatch(ds, cache, state.key, run.net, o.batch, o.augment) };
+      try {
+        state = advance((st: StepState, batch: StepBatch) => step(ctx, st, batch), state, b);
+      } finally {
+        tf.dispose(Object.values(b.stage === 'pretrain' ? b.triplets : b.batch));
+      }
+      losses = stepLossValues(state.losses);
+      return { stage, losses: lossSummary(losses) };
+    },
+    after: (it, elapsed) => {
+      const st = stage;
+      if (st === 'done') return;
+      const stageEnd = stageStart(run.step.stages, st) + run.step.stages[st] === it;
       if (it % o.logEvery === 0 || it === total || stageEnd) {
         const line = { iteration: it, stage, elapsed_s: Math.round(elapsed * 10) / 10, ...losses } as LogLine;
         log.push(line);
@@ -282,24 +284,13 @@ async function main(): Promise<void> {
         plotLosses(path.join(dir, 'losses.png'), log);
       }
       if (it % o.ckptEvery === 0 || it === total || stageEnd) save();
-      await new Promise((r) => setImmediate(r)); // lets Ctrl-C be seen between iterations
-    }
-  } catch (e) {
-    bar.stop();
-    if (state.iteration === startIter) throw e;
-    save();
-    throw new UserError(`${(e as Error).message.split('\n')[0]} (checkpoint saved at iteration ${state.iteration}: rerun with --resume)`);
-  }
-  bar.stop();
-  if (interrupted) {
-    save();
-    console.log(`interrupted at iteration ${state.iteration}; checkpoint saved to ${ckpt}; continue with --resume --out ${dir}`);
-    process.exit(130);
-  }
-  if (state.iteration === startIter) save();
-  plotLosses(path.join(dir, 'losses.png'), log);
-  console.log(`done: iteration ${state.iteration}. Output folder: ${path.resolve(dir)}`);
-  console.log(`  checkpoint  ${ckpt}\n  losses      ${logFile}, ${path.join(dir, 'losses.png')}\n  grids       ${path.join(dir, 'samples')}/`);
+    },
+    save,
+    finish: (ranAny) => {
+      if (!ranAny) save();
+      plotLosses(path.join(dir, 'losses.png'), log);
+    },
+  });
 }
 
 runMain('train-step', main);

@@ -13,6 +13,8 @@ import { pythonShuffle } from '../stargan/data/datasets.ts';
 import { EMOJI_PEOPLE_ATTRS, emojiPeople, genderOf } from '../stargan/data/emoji-people.ts';
 import { celebaLabelled, labelsOf, sampleLabelledBatch } from '../stargan/data/labelled.ts';
 import { createImageCache } from '../stargan/data/sampler.ts';
+import { emojiFacesSet, emojiPeopleSet } from '../stargan/data/v1-sets.ts';
+import { crossDatasetTargets } from '../stargan/v1/samples.ts';
 import { errorOf } from './lib/errors.ts';
 import { jpegBytes, put, solid } from './lib/images.ts';
 
@@ -103,4 +105,37 @@ test('a labelled batch is a pure function of its key; target labels are the sour
     assert.ok(a.x.every((v) => v >= -1 && v <= 1));
     assert.ok(a.alpha.every((v) => v >= 0 && v < 1));
   }), { numRuns: 10, seed: 3 });
+});
+
+test('the embedded pair for --dataset both: people emoji without vendor labels (BCE) and faces labelled by vendor (CE), disjoint images', () => {
+  const people = emojiPeopleSet(['google', 'twitter'], true, false, 'emoji-people');
+  assert.deepEqual(people.train.attrs, EMOJI_PEOPLE_ATTRS);
+  assert.deepEqual(people.train.groups, [[2, 3, 4]]);
+  assert.equal(people.kind, 'multi');
+  assert.equal(people.train.files.length, emojiPeople().files.length); // the same images as the one-dataset default
+  const faces = emojiFacesSet(['google', 'twitter']);
+  assert.equal(faces.kind, 'single');
+  assert.deepEqual(faces.train.attrs, ['google', 'twitter']);
+  assert.deepEqual(faces.train.groups, [[0, 1]]);
+  const n = faces.train.files.length / 2;
+  assert.ok(n >= 100, `${n} faces per vendor`);
+  for (let i = 0; i < faces.train.files.length; i++) {
+    const l = labelsOf(faces.train, i);
+    assert.deepEqual(l, i < n ? [1, 0] : [0, 1]); // one class each, the vendor whose folder holds the file
+    assert.match(faces.train.files[i], i < n ? /img[/\\]google[/\\]/ : /img[/\\]twitter[/\\]/);
+  }
+  const peopleFiles = new Set(people.train.files);
+  assert.ok(faces.train.files.every((f) => !peopleFiles.has(f)), 'faces and people share images');
+  assert.throws(() => emojiFacesSet(['google']), /needs two vendors or more/);
+});
+
+test('cross-dataset grid targets: own labels set or flipped; the other dataset from zeros, one label set (one-hot for CE)', () => {
+  const sets = [{ size: 3, groups: [[0, 1]] }, { size: 2, groups: [[0, 1]] }];
+  const cols = crossDatasetTargets(0, [[1, 0, 1]], sets);
+  assert.deepEqual(cols.map((c) => [c.dataset, c.targets[0]]), [
+    [0, [1, 0, 1]], [0, [0, 1, 1]], [0, [1, 0, 0]], // group set, group set, flip
+    [1, [1, 0]], [1, [0, 1]],
+  ]);
+  const fromSecond = crossDatasetTargets(1, [[0, 1]], sets);
+  assert.deepEqual(fromSecond.map((c) => [c.dataset, c.targets[0]]), [[0, [1, 0, 0]], [0, [0, 1, 0]], [0, [0, 0, 1]], [1, [1, 0]], [1, [0, 1]]]);
 });

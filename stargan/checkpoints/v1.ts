@@ -20,8 +20,12 @@ export const checkpointFormatV1 = 'stargan-ts-v1/1';
 
 const nets = ['G', 'D'] as const;
 
-/** Writes a training checkpoint; `labelNames` (one per label of each dataset) let programs name the attributes. */
-export function saveCheckpointV1(file: string, cfg: V1Config, s: V1State, labelNames?: readonly string[]): void {
+/**
+ * Writes a training checkpoint; `labelNames` (one per label of each dataset, in label-vector
+ * order) let programs name the attributes, `labelGroups` (indices into that order) say which
+ * are mutually exclusive (hair colours, skin tones, a single-label dataset's classes).
+ */
+export function saveCheckpointV1(file: string, cfg: V1Config, s: V1State, labelNames?: readonly string[], labelGroups?: readonly (readonly number[])[]): void {
   const entries: [string, Entry][] = [
     ...recordToEntries(s.nets),
     ...nets.flatMap((n) => [...recordToEntries(s.opt[n].m, `adam.${n}.m`), ...recordToEntries(s.opt[n].v, `adam.${n}.v`)]),
@@ -34,6 +38,7 @@ export function saveCheckpointV1(file: string, cfg: V1Config, s: V1State, labelN
     key: JSON.stringify(s.key),
     adam_steps: JSON.stringify({ G: s.opt.G.step, D: s.opt.D.step }),
     ...(labelNames ? { label_names: JSON.stringify(labelNames) } : {}),
+    ...(labelGroups ? { label_groups: JSON.stringify(labelGroups) } : {}),
   });
 }
 
@@ -58,7 +63,7 @@ export function configDiffV1(a: V1NetConfig, b: V1NetConfig): string {
  * Restores a training state. With `expected`, the stored network config must equal it (a
  * checkpoint from another config is refused, naming the differing fields).
  */
-export function loadCheckpointV1(file: string, expected?: V1NetConfig): { cfg: V1Config; state: V1State; labelNames?: string[] } {
+export function loadCheckpointV1(file: string, expected?: V1NetConfig): { cfg: V1Config; state: V1State; labelNames?: string[]; labelGroups?: number[][] } {
   const { tensors, metadata } = readSafetensors(file);
   if (metadata.format !== checkpointFormatV1) throw new Error(`${file}: not a StarGAN v1 checkpoint (format '${metadata.format ?? 'none'}')`);
   const net = JSON.parse(metadata.net_config) as V1NetConfig;
@@ -78,5 +83,6 @@ export function loadCheckpointV1(file: string, expected?: V1NetConfig): { cfg: V
     cfg: { net, train },
     state: { nets: loaded, opt, iteration: Number(metadata.iteration), key: JSON.parse(metadata.key) as Key, losses: {} },
     ...(metadata.label_names ? { labelNames: JSON.parse(metadata.label_names) as string[] } : {}),
+    ...(metadata.label_groups ? { labelGroups: JSON.parse(metadata.label_groups) as number[][] } : {}),
   };
 }

@@ -54,6 +54,11 @@ export interface EmojiPeopleOptions {
   vendors?: readonly EmojiVendor[];
   /** Also the default yellow emoji (no skin-tone label); default true. */
   yellow?: boolean;
+  /**
+   * One label per vendor when there are several (default true). Off when the vendor is another
+   * dataset's label (StarGAN v1 with the mask vector: `train-stargan-v1.ts --dataset both`).
+   */
+  vendorLabels?: boolean;
 }
 
 /**
@@ -66,7 +71,8 @@ export function emojiPeople(opts: EmojiPeopleOptions = {}): LabelledDataset {
   const dirs = vendors.map(emojiPackageDir);
   const meta = path.join(dirs[0], 'emoji.json');
   const entries = JSON.parse(fs.readFileSync(meta, 'utf8')) as PeopleEntry[];
-  const attrs = [...EMOJI_PEOPLE_ATTRS, ...(vendors.length > 1 ? vendors : [])];
+  const vendorLabels = vendors.length > 1 && (opts.vendorLabels ?? true);
+  const attrs = [...EMOJI_PEOPLE_ATTRS, ...(vendorLabels ? vendors : [])];
   const k = attrs.length;
   const drawnByAll = (f: Flags) => vendors.every((v) => f[`has_img_${v}`] === true);
   const items: { image: string; labels: number[] }[] = [];
@@ -91,7 +97,7 @@ export function emojiPeople(opts: EmojiPeopleOptions = {}): LabelledDataset {
       if (!onDisk.has(it.image)) throw new Error(`${path.join(dir, it.image)}: listed in emoji.json but missing`);
       const row = files.length;
       it.labels.forEach((b, a) => (labels[row * k + a] = b));
-      if (vendors.length > 1) labels[row * k + EMOJI_PEOPLE_ATTRS.length + d] = 1;
+      if (vendorLabels) labels[row * k + EMOJI_PEOPLE_ATTRS.length + d] = 1;
       files.push(path.join(dir, it.image));
     }
   });
@@ -100,6 +106,6 @@ export function emojiPeople(opts: EmojiPeopleOptions = {}): LabelledDataset {
     return `emoji-datasource-${v}@${pj.version}`;
   });
   const tones = [2, 3, 4];
-  const vendorGroup = vendors.length > 1 ? [vendors.map((_, d) => EMOJI_PEOPLE_ATTRS.length + d)] : [];
+  const vendorGroup = vendorLabels ? [vendors.map((_, d) => EMOJI_PEOPLE_ATTRS.length + d)] : [];
   return { name: `emoji-people[${vendors.join(',')}]`, attrs, groups: [tones, ...vendorGroup], files, labels, source: versions.join(' + ') };
 }

@@ -24,6 +24,8 @@ export interface EmojiOptions {
   vendors?: readonly EmojiVendor[];
   /** emoji.json categories to keep; default {@link EMOJI_CATEGORIES}; `'all'` for every category. */
   categories?: readonly string[] | 'all';
+  /** Keep only emoji whose emoji.json subcategory starts with this (e.g. `face-`: the smileys' faces); default all. */
+  subcategoryPrefix?: string;
   /** Also include the skin-tone variants (~1,875 more people images per vendor); default false. */
   skinTones?: boolean;
 }
@@ -31,6 +33,7 @@ export interface EmojiOptions {
 interface EmojiEntry {
   image: string;
   category: string;
+  subcategory?: string;
   [flag: `has_img_${string}`]: boolean | undefined;
   skin_variations?: Record<string, { image: string; [flag: `has_img_${string}`]: boolean | undefined }>;
 }
@@ -75,13 +78,14 @@ export function emojiDataset(opts: EmojiOptions = {}): Dataset {
   const images = new Set<string>();
   for (const e of entries) {
     if (!cats.includes(e.category)) continue;
+    if (opts.subcategoryPrefix !== undefined && !(e.subcategory ?? '').startsWith(opts.subcategoryPrefix)) continue;
     if (drawnByAll(e)) images.add(e.image);
     if (opts.skinTones) {
       for (const s of Object.values(e.skin_variations ?? {})) if (drawnByAll(s)) images.add(s.image);
     }
   }
   const names = [...images].sort(byCodePoint);
-  if (names.length === 0) throw new Error(`${meta}: no emoji drawn by all of ${vendors.join(', ')} in ${cats.join(', ')}`);
+  if (names.length === 0) throw new Error(`${meta}: no emoji drawn by all of ${vendors.join(', ')} in ${cats.join(', ')}${opts.subcategoryPrefix !== undefined ? ` (subcategories ${opts.subcategoryPrefix}*)` : ''}`);
   const files = vendors.map((v, d) => {
     const dir = path.join(dirs[d], 'img', v, '64');
     requireDir(dir);

@@ -135,3 +135,15 @@ export function lrAt(t: V1TrainConfig, lr0: number, completed: number): number {
   const updates = Math.floor(completed / t.lrUpdateStep) - Math.floor(start / t.lrUpdateStep);
   return Math.max(0, lr0 * (1 - (updates * t.lrUpdateStep) / t.numItersDecay));
 }
+
+/**
+ * The first completed iteration (0-based, < completed) whose learning rate differs between two
+ * schedules, or -1: a resumed run may switch to `next` (e.g. more iterations) only if -1, so it
+ * stays equal to an uninterrupted run with `next`. Both G's and D's rates are compared.
+ */
+export function firstLrChange(prev: V1TrainConfig, next: V1TrainConfig, completed: number): number {
+  for (let c = 0; c < completed; c++) {
+    if (lrAt(prev, prev.gLr, c) !== lrAt(next, next.gLr, c) || lrAt(prev, prev.dLr, c) !== lrAt(next, next.dLr, c)) return c;
+  }
+  return -1;
+}
