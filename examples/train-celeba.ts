@@ -9,7 +9,6 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import cliProgress from 'cli-progress';
 import * as tf from '@tensorflow/tfjs-core';
 import { advance, disposeParams, key as makeKey } from '../dsl/index.ts';
 import { configDiff, loadCheckpoint, saveCheckpoint } from '../stargan/checkpoints/ours.ts';
@@ -27,6 +26,7 @@ import { loadFaceNets } from '../stargan/eval/faces.ts';
 import { sampleGrids, writeGrid } from '../stargan/samples.ts';
 import { initTrainState, lossValues, step, type Batch, type StarGANConfig, type TrainState } from '../stargan/v2/step.ts';
 import { prepareRunDir, readLog, runDir } from './lib/run-folder.ts';
+import { runTraining } from './lib/run-training.ts';
 import { backendFlag, backendFrom, choiceFlag, intFlag, numFlag, parseFlags, runMain, UserError } from './lib/cli.ts';
 
 const usage = `usage: tsx examples/train-celeba.ts [--data DIR] [options]
@@ -285,37 +285,32 @@ async function main(): Promise<void> {
   console.log(`${o.resume ? 'resuming' : 'training'} StarGAN v2 on ${ds.name}: ${ds.domains.map((d, i) => `${d} (${ds.files[i].length})`).join(', ')}`);
   console.log(`img ${cfg.net.img}, base ${cfg.net.base}, max ${cfg.net.maxConv}, ${decoderOf(cfg.net)} decoder, batch ${o.batch}, ${backend}; iteration ${state.iteration} -> ${o.iters}; output in ${dir}`);
 
-  let interrupted = false;
-  process.once('SIGINT', () => { interrupted = true; });
   const save = () => saveCheckpoint(ckpt, cfg, state, ds.domains);
-  const bar = new cliProgress.SingleBar({
-    format: '{bar} {value}/{total} | {rate} it/s | ETA {eta_formatted} | {losses}{heldout}',
-    etaBuffer: 20, hideCursor: true, noTTYOutput: !process.stdout.isTTY, notTTYSchedule: 30_000,
-  }, cliProgress.Presets.shades_classic);
-  const t0 = performance.now();
-  const startIter = state.iteration;
   let heldoutText = '';
-  const evalNow = () => {
+  const evalNow = (elapsed: number) => {
     if (!heldOut || o.evalEvery === 0) return;
-    const line = evaluate(state, cfg, heldOut, ds.domains, o.seed, (performance.now() - t0) / 1000);
+    const line = evaluate(state, cfg, heldOut, ds.domains, o.seed, elapsed);
     metrics.push(line);
     fs.appendFileSync(metricsFile, JSON.stringify(line) + '\n');
     heldoutText = ` | held-out L1 ${line.latent.toFixed(3)} (unchanged ${line.identity.toFixed(3)})`;
   };
-  if (state.iteration === 0 && !metrics.some((l) => l.iteration === 0)) evalNow();
-  bar.start(o.iters, state.iteration, { rate: '-', losses: '', heldout: heldoutText });
-  try {
-    while (state.iteration < o.iters && !interrupted) {
+  if (state.iteration === 0 && !metrics.some((l) => l.iteration === 0)) evalNow(0);
+  const t0 = performance.now();
+  await runTraining({
+    total: o.iters, dir, ckpt, logFile, save,
+    iteration: () => state.iteration,
+    step: () => {
       const batch = datasetBatch(ds, cache, state.key, cfg.net, o.batch, o.augment, landmarks);
       state = advance((st: TrainState, b: Batch) => step(cfg, st, b), state, batch);
       tf.dispose(Object.values(batch));
       const it = state.iteration;
-      const losses = lossValues(state.losses);
-      const elapsed = (performance.now() - t0) / 1000;
-      if (o.evalEvery > 0 && (it % o.evalEvery === 0 || it === o.iters)) evalNow();
-      bar.update(it, { rate: ((it - startIter) / elapsed).toFixed(2), losses: lossSummary(losses), heldout: heldoutText });
+      // Evaluated before the bar redraws, so the bar shows this iteration's held-out error.
+      if (o.evalEvery > 0 && (it % o.evalEvery === 0 || it === o.iters)) evalNow((performance.now() - t0) / 1000);
+      return { losses: lossSummary(lossValues(state.losses)) + heldoutText };
+    },
+    after: (it, elapsed) => {
       if (it % o.logEvery === 0 || it === o.iters) {
-        const line = { iteration: it, elapsed_s: Math.round(elapsed * 10) / 10, ...losses } as LogLine;
+        const line = { iteration: it, elapsed_s: Math.round(elapsed * 10) / 10, ...lossValues(state.losses) } as LogLine;
         log.push(line);
         fs.appendFileSync(logFile, JSON.stringify(line) + '\n');
       }
@@ -324,24 +319,12 @@ async function main(): Promise<void> {
         plotLosses(path.join(dir, 'losses.png'), log, metrics);
       }
       if (it % o.ckptEvery === 0 || it === o.iters) save();
-      await new Promise((r) => setImmediate(r)); // lets Ctrl-C be seen between iterations
-    }
-  } catch (e) {
-    bar.stop();
-    if (state.iteration === startIter) throw e;
-    save(); // the state is consistent: the failed iteration had not started updating it
-    throw new UserError(`${(e as Error).message.split('\n')[0]} (checkpoint saved at iteration ${state.iteration}: rerun with --resume)`);
-  }
-  bar.stop();
-  if (interrupted) {
-    save();
-    console.log(`interrupted at iteration ${state.iteration}; checkpoint saved to ${ckpt}; continue with --resume --out ${dir}`);
-    process.exit(130);
-  }
-  if (state.iteration === startIter) writeSamples(dir, state, cfg, samples, cache, o.seed, heldOut);
-  plotLosses(path.join(dir, 'losses.png'), log, metrics);
-  console.log(`done: iteration ${state.iteration}. Output folder: ${path.resolve(dir)}`);
-  console.log(`  checkpoint  ${ckpt}\n  losses      ${logFile}, ${path.join(dir, 'losses.png')}\n  grids       ${path.join(dir, 'samples')}/`);
+    },
+    finish: (ranAny) => {
+      if (!ranAny) writeSamples(dir, state, cfg, samples, cache, o.seed, heldOut);
+      plotLosses(path.join(dir, 'losses.png'), log, metrics);
+    },
+  });
   const last = metrics[metrics.length - 1];
   if (last) {
     console.log(`  held-out    ${metricsFile}: mean L1 of the EMA G's translations to the real emoji in the target tone, ${last.latent.toFixed(3)} latent-guided, ${last.ref.toFixed(3)} reference-guided`);
