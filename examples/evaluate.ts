@@ -4,6 +4,8 @@
  * reference-guided; FID (InceptionV3, nsfwjs weights), an uncalibrated LPIPS-style diversity,
  * on data with ground truth, paired errors beside two baselines, and on face domains (CelebA-HQ's
  * female/male) attribute-flip accuracy and identity similarity from face-api's nets. See docs/evaluation.md.
+ * With --engine ort the translations come from the ONNX export of G, F, E in onnxruntime-node, given the same
+ * latents, references and masks (the feature net stays on tfjs), so the two engines' reports compare.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -21,7 +23,10 @@ import { ATTRIBUTE_FLIP_METRIC, IDENTITY_METRIC } from '../stargan/eval/face-met
 import { loadFaceNets } from '../stargan/eval/faces.ts';
 import { formatCsv, formatTables, jsonSafe, reportRows } from '../stargan/eval/report.ts';
 import { disposeLoaded, loadAnyCheckpoint } from '../stargan/checkpoints/official.ts';
+import { closeOnnx, type OrtNets } from '../stargan/onnx/runtime.ts';
+import { ortEvalNets } from '../stargan/onnx/eval-nets.ts';
 import { backendFlag, backendFrom, choiceFlag, intFlag, parseFlags, runMain, UserError } from './lib/cli.ts';
+import { engineFlags, engineFrom, engineUsage, ortNets } from './lib/ort-engine.ts';
 
 const usage = `usage: tsx examples/evaluate.ts --checkpoint FILE [options]
 
@@ -48,12 +53,14 @@ Options:
   --faces auto|on|off   face metrics (auto: on when every domain is female or male, any case, as CelebA-HQ's;
                         on: also for other domains, identity only where no attribute maps; off: none). With
                         w_hpf > 0 the generator gets the sources' face masks from face-api's landmarks unless off
-  --backend wasm|cpu (wasm)  --threads N (1)`;
+  --backend wasm|cpu (wasm)  --threads N (1: wasm threads, and onnxruntime's with --engine ort)
+${engineUsage}
+                      The feature net and face-api stay on tfjs; only the translations change engine.`;
 
 const flags = {
   checkpoint: { type: 'string' }, data: { type: 'string' }, out: { type: 'string' }, seed: { type: 'string' },
   samples: { type: 'string' }, 'max-val': { type: 'string' }, 'max-real': { type: 'string' }, modes: { type: 'string' }, faces: { type: 'string' },
-  'feature-size': { type: 'string' }, ...backendFlag,
+  'feature-size': { type: 'string' }, ...backendFlag, ...engineFlags,
 } as const;
 
 const EMOJI_VENDORS_KNOWN: readonly EmojiVendor[] = ['google', 'twitter', 'apple', 'facebook'];
@@ -133,6 +140,7 @@ async function main(): Promise<void> {
   const pickedModes = modesFrom(values.modes);
   const facesFlag = choiceFlag('faces', values.faces, ['auto', 'on', 'off'] as const, 'auto');
   const outDir = values.out ?? path.join(path.dirname(ckpt), 'eval');
+  const engine = engineFrom(values);
   const backend = await backendFrom(values.backend, values.threads);
   const t0 = performance.now();
 
@@ -167,7 +175,10 @@ async function main(): Promise<void> {
   if (facesFlag === 'auto' && !faces) notes.push(`domains ${names.join(', ')} are not face domains (female/male): no face metrics (--faces on to force)`);
   if (!paired) notes.push('validation files differ across domains: no ground truth, so no paired errors');
 
-  console.log(`evaluating ${ckpt} (img ${net.img}, ${net.domains} domains: ${names.join(', ')}) on ${splits.name}; ${backend}`);
+  // Before any image work: a missing onnxruntime or a --onnx folder of another checkpoint fails fast.
+  const ort: OrtNets | undefined = engine === 'ort' ? await ortNets(ckpt, loaded, values.onnx, intFlag('threads', values.threads, 1, 1, 64)) : undefined;
+  const engineName = ort ? `onnxruntime-node (${values.onnx ?? 'export cached for this checkpoint'})` : 'ours';
+  console.log(`evaluating ${ckpt} (img ${net.img}, ${net.domains} domains: ${names.join(', ')}) on ${splits.name}; ${backend}; translations: ${engineName}`);
   notes.forEach((n) => console.log(`note: ${n}`));
 
   const val = valFiles.map((f, d) => loadDomain(valPick[d].map((i) => f[i]), net.img));
@@ -198,7 +209,7 @@ async function main(): Promise<void> {
     const found = landmarks.flat().filter((l) => l).length;
     notes.push(`w_hpf ${net.wHpf}: the generator gets the sources' face masks from face-api's landmarks (faces found in ${found}/${landmarks.flat().length} validation images; the others get zero masks)`);
   }
-  const ctx: EvalContext = { ema, net, features, val, paired, real, source, meanImage: meanImages, samples, key: makeKey(seed), ...(landmarks ? { landmarks } : {}) };
+  const ctx: EvalContext = { ema, net, features, val, paired, real, source, meanImage: meanImages, samples, key: makeKey(seed), ...(landmarks ? { landmarks } : {}), ...(ort ? { nets: ortEvalNets(ort) } : {}) };
   const results: TaskResult[] = [];
   for (const mode of pickedModes) {
     for (const task of taskList) {
@@ -209,6 +220,7 @@ async function main(): Promise<void> {
     }
   }
   bar.stop();
+  if (ort) await closeOnnx(ort);
   disposeFeatureNet(features);
   disposeLoaded(loaded);
   const seconds = (performance.now() - t0) / 1000;
@@ -233,7 +245,7 @@ async function main(): Promise<void> {
         } : {}),
         paired: 'L1 and PSNR in [0, 1] pixel units, pooled over all outputs of a task; changed region: max over RGB |source - truth| > changed_region_threshold (stargan/eval/paired.ts: the definition training uses)',
       },
-      notes, backend, seconds: Math.round(seconds * 10) / 10, rows,
+      notes, backend, engine: { name: engine, ...(values.onnx ? { onnx: path.resolve(values.onnx) } : {}) }, seconds: Math.round(seconds * 10) / 10, rows,
     };
     fs.writeFileSync(path.join(outDir, 'report.json'), JSON.stringify(jsonSafe(report), null, 2) + '\n');
     fs.writeFileSync(path.join(outDir, 'report.csv'), formatCsv(rows, featureSize));

@@ -19,7 +19,9 @@ safetensors with the official names) as ONNX models, opset 17, batch size dynami
   style_encoder.onnx    x (N, 3, img, img) float, y (N,) int64 -> s (N, style_dim)
 
 Images are NCHW in the range the networks were trained on ([-1, 1]). The metadata of every model holds the
-network config (net_config) and the domain names (domain_names). Checkpoints with the modulated-conv decoder
+network config (net_config), the domain names (domain_names), CHECKPOINT's file name (checkpoint) and a sha256
+of the exported weights (weights_sha256), by which translate.ts and evaluate.ts --engine ort --onnx DIR check
+that DIR belongs to the checkpoint they are given. Checkpoints with the modulated-conv decoder
 (--decoder modconv) export too: its convs become ordinary ops (input scaled by the styles, conv, demodulation).
   --out DIR   output folder (created if needed; existing files are replaced atomically)`;
 
@@ -40,7 +42,7 @@ async function main(): Promise<void> {
   try {
     const { net } = loaded;
     loaded.notes.forEach((n) => console.log(`note: ${n}`));
-    const paths = exportOnnx(values.out, loaded.ema, net, domainNamesOf(loaded.metadata, net.domains));
+    const paths = exportOnnx(values.out, loaded.ema, net, domainNamesOf(loaded.metadata, net.domains), file);
     for (const p of Object.values(paths)) console.log(`${p} (${(fs.statSync(p).size / 2 ** 20).toFixed(1)} MiB)`);
     console.log(`exported ${describe(net)}${net.wHpf > 0 ? '; the generator takes face masks mask0, mask1' : ''}`);
   } finally {

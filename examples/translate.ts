@@ -12,7 +12,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { image, key as makeKey, labels, logicalShape, normal, split, toTorch, typed, type Tensor } from '../dsl/index.ts';
+import { image, key as makeKey, labels, normal, split, typed, type Tensor } from '../dsl/index.ts';
 import { domainNamesOf } from '../stargan/checkpoints/ours.ts';
 import { loadAnyCheckpoint } from '../stargan/checkpoints/official.ts';
 import { loadImages } from '../stargan/data/sampler.ts';
@@ -24,6 +24,7 @@ import { faceMasks } from '../stargan/v2/face-masks.ts';
 import type { Masks } from '../stargan/v2/generator.ts';
 import { faceLandmarks, loadFaceNets } from '../stargan/eval/faces.ts';
 import { runGenerator, runMapping, runStyleEncoder, closeOnnx, type Batch, type OrtNets } from '../stargan/onnx/runtime.ts';
+import { maskBatches } from '../stargan/onnx/eval-nets.ts';
 import { backendFlag, backendFrom, intFlag, numFlag, parseFlags, runMain, UserError } from './lib/cli.ts';
 import { engineFlags, engineFrom, engineUsage, ortNets } from './lib/ort-engine.ts';
 
@@ -121,9 +122,9 @@ async function ortStyles(o: OrtNets, net: NetConfig, y: number, ref: string | un
 /** The output columns (one per style, each one CHW array per source) with onnxruntime. */
 async function ortColumns(o: OrtNets, x: Batch, styleRows: Float32Array[], masks: Masks<number> | undefined): Promise<Float32Array[][]> {
   const n = x.shape[0];
-  const maskBatches = masks && (masks.map((m) => ({ data: tf.tidy(() => toTorch(m, 'image').dataSync() as Float32Array), shape: logicalShape(m) })) as unknown as [Batch, Batch]);
+  const m = maskBatches(o, masks, n);
   const columns: Float32Array[][] = [];
-  for (const s of styleRows) columns.push(rows(await runGenerator(o, x, tile(s, n), maskBatches)));
+  for (const s of styleRows) columns.push(rows(await runGenerator(o, x, tile(s, n), m)));
   return columns;
 }
 

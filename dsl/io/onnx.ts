@@ -1,9 +1,13 @@
 /**
  * ONNX models as plain data, and their encoding (onnx.proto, the subset a feed-forward graph of float tensors
- * needs: ModelProto, GraphProto, NodeProto, AttributeProto, TensorProto, ValueInfoProto). No tensors here:
- * weights are Float32Arrays. Field numbers are onnx.proto's (onnx/onnx, onnx/onnx.proto, IR version 8).
+ * needs: ModelProto, GraphProto, NodeProto, AttributeProto, TensorProto, ValueInfoProto), and reading a model
+ * file's metadata back. No tensors here: weights are Float32Arrays. Field numbers are onnx.proto's (onnx/onnx,
+ * onnx/onnx.proto, IR version 8).
  */
-import { bytesField, concat, float32Bytes, floatField, int64Bytes, intField, messageField, packedInts, stringField } from './protobuf.ts';
+import * as fs from 'node:fs';
+import {
+  bytesField, concat, delimitedFields, fieldHeader, float32Bytes, floatField, int64Bytes, intField, messageField, packedInts, stringField,
+} from './protobuf.ts';
 
 /** An attribute value, tagged with its AttributeProto type. */
 export type OnnxAttr =
@@ -121,4 +125,38 @@ export function encodeOnnxModel(m: OnnxModel): Uint8Array {
     messageField(8, [stringField(1, ''), intField(2, m.opset)]),
     ...Object.entries(m.metadata ?? {}).map(([k, v]) => messageField(14, [stringField(1, k), stringField(2, v)])),
   ]);
+}
+
+/** ModelProto's `metadata_props` field, and StringStringEntryProto's key and value. */
+const METADATA_PROPS = 14;
+
+/**
+ * The `metadata_props` of an ONNX model file. Walks the file's top-level fields, reading only their headers
+ * and the metadata entries: the graph (hundreds of MB for a CelebA-HQ generator) is skipped, not read.
+ */
+export function readOnnxMetadata(file: string): Record<string, string> {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const size = fs.fstatSync(fd).size;
+    const read = (at: number, length: number) => {
+      const b = new Uint8Array(Math.min(length, size - at));
+      fs.readSync(fd, b, 0, b.length, at);
+      return b;
+    };
+    const out: Record<string, string> = {};
+    const text = new TextDecoder();
+    for (let at = 0; at < size;) {
+      const h = fieldHeader(read(at, 20));
+      if (at + h.payloadEnd > size) throw new Error(`${file}: not an ONNX model (a field runs past the end of the file)`);
+      if (h.delimited && h.field === METADATA_PROPS) {
+        const entry = delimitedFields(read(at + h.payloadStart, h.payloadEnd - h.payloadStart));
+        const get = (f: number) => text.decode(entry.find((e) => e.field === f)?.payload ?? new Uint8Array());
+        out[get(1)] = get(2);
+      }
+      at += h.payloadEnd;
+    }
+    return out;
+  } finally {
+    fs.closeSync(fd);
+  }
 }

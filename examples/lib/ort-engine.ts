@@ -2,7 +2,8 @@
  * `--engine ort` of the sampling programs: the checkpoint's G, F, E exported to ONNX (stargan/onnx/export.ts) and run
  * by onnxruntime-node. The export is taken from `--onnx DIR` when given (written by examples/export-onnx.ts), else
  * written on the fly into a cache folder under the OS temp dir, keyed by the checkpoint's path, size and mtime, and
- * reused by later runs on the same file.
+ * reused by later runs on the same file. Either way the models must carry the hash of the checkpoint's EMA weights
+ * (written at export): a `--onnx` folder of another checkpoint is refused, a stale cache is exported again.
  */
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
@@ -10,7 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { LoadedCheckpoint } from '../../stargan/checkpoints/official.ts';
 import { domainNamesOf } from '../../stargan/checkpoints/ours.ts';
-import { exportOnnx, onnxFiles } from '../../stargan/onnx/export.ts';
+import { exportMismatch, exportOnnx, weightsHash } from '../../stargan/onnx/export.ts';
 import { loadOrt, openOnnx, type OrtNets } from '../../stargan/onnx/runtime.ts';
 import { choiceFlag, UserError } from './cli.ts';
 
@@ -40,15 +41,18 @@ function cacheDir(checkpoint: string): string {
 /** The checkpoint's networks as onnxruntime sessions: from `onnxDir`, or from the cached (or new) export. */
 export async function ortNets(checkpoint: string, loaded: LoadedCheckpoint, onnxDir: string | undefined, threads: number): Promise<OrtNets> {
   await loadOrt(); // its absence is reported before any export work
+  const hash = weightsHash(loaded.ema);
   if (onnxDir) {
     if (!fs.existsSync(onnxDir)) throw new UserError(`--onnx ${onnxDir}: no such folder`);
+    const why = exportMismatch(onnxDir, hash);
+    if (why) throw new UserError(`--onnx ${onnxDir} is not an export of ${checkpoint}: ${why}; export it with: tsx examples/export-onnx.ts ${checkpoint} --out DIR`);
     return openOnnx(onnxDir, threads);
   }
   const dir = cacheDir(checkpoint);
-  if (Object.values(onnxFiles).every((f) => fs.existsSync(path.join(dir, f)))) {
+  if (!exportMismatch(dir, hash)) {
     console.log(`onnx: the cached export ${dir}`);
   } else {
-    exportOnnx(dir, loaded.ema, loaded.net, domainNamesOf(loaded.metadata, loaded.net.domains));
+    exportOnnx(dir, loaded.ema, loaded.net, domainNamesOf(loaded.metadata, loaded.net.domains), checkpoint);
     console.log(`onnx: exported to ${dir}`);
   }
   return openOnnx(dir, threads);

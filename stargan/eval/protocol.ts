@@ -11,11 +11,15 @@
  * seeded hash (not taken in loader order), and when the data is paired the source's own
  * item is never its reference (it would be the answer). Fakes are rounded to 8 bits as the
  * official script's PNG round trip does. Everything is a pure function of the seed.
+ *
+ * The draws (latents, references, face masks) are made here on tfjs; the networks that turn them into
+ * translations are an `EvalNets`: ours on tfjs by default, or another engine (the ONNX export in
+ * onnxruntime, stargan/onnx/eval-nets.ts) given the very same draws, so both engines' reports compare.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { fold, image, labels, normal, randInts, typed, type Key, type Tensor } from '../../dsl/index.ts';
 import type { NetConfig } from '../v2/config.ts';
-import { generator } from '../v2/generator.ts';
+import { generator, type Masks } from '../v2/generator.ts';
 import { mappingNetwork } from '../v2/mapping.ts';
 import type { EmaNets } from '../v2/nets.ts';
 import { faceMasks, type Point } from '../v2/face-masks.ts';
@@ -74,6 +78,35 @@ export interface EvalContext {
    * evaluation gives it its FAN's masks; without them that path is skipped.
    */
   readonly landmarks?: readonly (readonly (readonly Point[] | null)[])[];
+  /** The engine that translates: default `tfjsNets(ema, net)`. */
+  readonly nets?: EvalNets;
+}
+
+type Images = Tensor<[number, 3, number, number]>;
+type Styles = Tensor<[number, number]>;
+
+/**
+ * G, F, E as the protocol calls them, every row for target domain `y`. Asynchronous so that an engine outside
+ * tfjs fits; the caller owns (and disposes) the inputs and the returned tensor.
+ */
+export interface EvalNets {
+  /** F(z, y): z (n, latent_dim) -> (n, style_dim). */
+  mapping(z: Styles, y: number): Promise<Styles>;
+  /** E(x, y): x (n, 3, img, img) -> (n, style_dim). */
+  styleEncoder(x: Images, y: number): Promise<Styles>;
+  /** G(x, s, masks): (n, 3, img, img); `masks` only with w_hpf > 0 and face landmarks, else the high-pass path is skipped. */
+  generator(x: Images, s: Styles, masks: Masks<number> | undefined): Promise<Images>;
+}
+
+const rowsOf = (y: number, t: tf.Tensor) => labels(new Array<number>(t.shape[0]).fill(y));
+
+/** Our networks on tfjs. */
+export function tfjsNets(ema: EmaNets, net: NetConfig): EvalNets {
+  return {
+    mapping: async (z, y) => tf.tidy(() => mappingNetwork(ema.mapping_network, z, rowsOf(y, z))),
+    styleEncoder: async (x, y) => tf.tidy(() => styleEncoder(ema.style_encoder, x, rowsOf(y, x))),
+    generator: async (x, s, masks) => tf.tidy(() => generator(ema.generator, x, s, net, masks)),
+  };
 }
 
 export interface Task {
@@ -115,31 +148,44 @@ export function referenceIndices(k: Key, count: number, nTarget: number, own: nu
   return randInts(k, count, exclude ? nTarget - 1 : nTarget).map((r) => (exclude && r >= own! ? r + 1 : r));
 }
 
-type Images = Tensor<[number, 3, number, number]>;
-type Styles = Tensor<[number, number]>;
+/** What source i is translated with: latents (latent-guided) or reference images, and its face masks. */
+interface Draws {
+  readonly x: Images;
+  readonly z?: Styles;
+  readonly xRef?: Images;
+  readonly masks?: Masks<number>;
+}
 
-/** Styles (samples, style_dim) for source i: from latents or from references. */
-function stylesFor(ctx: EvalContext, task: Task, mode: Mode, i: number): Styles {
+/** The draws of source i: pure functions of the seed, the task, the mode and i, whatever engine runs the networks. */
+function drawsFor(ctx: EvalContext, task: Task, mode: Mode, i: number): Draws {
+  const { img } = ctx.net;
   const k = sourceKey(ctx, task, mode, i);
-  const y = labels(new Array<number>(ctx.samples).fill(task.trg));
-  if (mode === 'latent') return mappingNetwork(ctx.ema.mapping_network, normal(k, [ctx.samples, ctx.net.latentDim] as const), y);
+  const x: Images = tf.tidy(() => typed(tf.tile(image(imageAt(ctx.val[task.src], i).slice(), [1, 3, img, img]), [ctx.samples, 1, 1, 1])));
+  const masks = ctx.net.wHpf > 0 && ctx.landmarks ? faceMasks(new Array(ctx.samples).fill(ctx.landmarks[task.src][i]), img) : undefined;
+  const drawn = { x, ...(masks ? { masks } : {}) };
+  if (mode === 'latent') return { ...drawn, z: tf.tidy(() => normal(k, [ctx.samples, ctx.net.latentDim] as const)) };
   const refs = ctx.val[task.trg];
   const idx = referenceIndices(k, ctx.samples, refs.n, ctx.paired ? i : undefined);
-  const size = 3 * ctx.net.img * ctx.net.img;
+  const size = 3 * img * img;
   const data = new Float32Array(idx.length * size);
   idx.forEach((r, j) => data.set(imageAt(refs, r), j * size));
-  const xRef = image(data, [idx.length, 3, ctx.net.img, ctx.net.img] as const);
-  return styleEncoder(ctx.ema.style_encoder, xRef, y);
+  return { ...drawn, xRef: image(data, [idx.length, 3, img, img] as const) };
 }
 
 /** The `samples` translations of source i, rounded to 8 bits: (samples, 3, img, img) (NHWC in memory). */
-export function translations(ctx: EvalContext, task: Task, mode: Mode, i: number): Images {
-  return tf.tidy(() => {
-    const { img } = ctx.net;
-    const x: Images = typed(tf.tile(image(imageAt(ctx.val[task.src], i).slice(), [1, 3, img, img]), [ctx.samples, 1, 1, 1]));
-    const masks = ctx.net.wHpf > 0 && ctx.landmarks ? faceMasks(new Array(ctx.samples).fill(ctx.landmarks[task.src][i]), img) : undefined;
-    return quantise8(generator(ctx.ema.generator, x, stylesFor(ctx, task, mode, i), ctx.net, masks));
-  });
+export async function translations(ctx: EvalContext, task: Task, mode: Mode, i: number): Promise<Images> {
+  const nets = ctx.nets ?? tfjsNets(ctx.ema, ctx.net);
+  const d = drawsFor(ctx, task, mode, i);
+  const held: tf.Tensor[] = [d.x, ...(d.z ? [d.z] : []), ...(d.xRef ? [d.xRef] : []), ...(d.masks ?? [])];
+  try {
+    const s = await (d.z ? nets.mapping(d.z, task.trg) : nets.styleEncoder(d.xRef!, task.trg));
+    held.push(s);
+    const out = await nets.generator(d.x, s, d.masks);
+    held.push(out);
+    return quantise8(out);
+  } finally {
+    tf.dispose(held);
+  }
 }
 
 /**
@@ -155,7 +201,7 @@ export async function runTask(
   const diversity: number[] = [];
   let model = noErrors;
   for (let i = 0; i < src.n; i++) {
-    const fakes = translations(ctx, task, mode, i);
+    const fakes = await translations(ctx, task, mode, i);
     const f = allFeatures(ctx.features, fakes);
     pool.set(f.pool, i * ctx.samples * POOL_DIM);
     diversity.push(groupDiversity(f.maps, ctx.samples)[0]);
