@@ -11,12 +11,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { advance, disposeParams, key as makeKey } from '../dsl/index.ts';
-import { configDiff, loadCheckpoint, saveCheckpoint } from '../stargan/checkpoints/ours.ts';
-import { decoderKinds, decoderOf, defaultTrain, emaBetaAt, officialBase, validateNetConfig, type NetConfig, type TrainConfig } from '../stargan/v2/config.ts';
+import { loadCheckpoint, saveCheckpoint } from '../stargan/checkpoints/ours.ts';
+import { decoderOf, defaultTrain, emaBetaAt, validateNetConfig, type NetConfig, type TrainConfig } from '../stargan/v2/config.ts';
 import { datasetBatch } from '../stargan/data/batch.ts';
 import type { Dataset } from '../stargan/data/datasets.ts';
 import { EMOJI_VENDORS, type EmojiVendor } from '../stargan/data/emoji.ts';
-import { openTrainingData, type TrainingData } from '../stargan/data/training-data.ts';
 import { writeStackedPlots, type LossPlotOptions } from '../dsl/io/plot.ts';
 import type { PairedDataset } from '../stargan/data/skin-tones.ts';
 import { baselines, evaluateHeldOut, loadHeldOut, pairedGrid, type HeldOut } from '../stargan/eval/held-out.ts';
@@ -27,6 +26,7 @@ import { sampleGrids, writeGrid } from '../stargan/samples.ts';
 import { initTrainState, lossValues, step, type Batch, type StarGANConfig, type TrainState } from '../stargan/v2/step.ts';
 import { prepareRunDir, readLog, runDir } from './lib/run-folder.ts';
 import { runTraining } from './lib/run-training.ts';
+import { explicitNetFields, netConfigFrom, netFlagSpec, openData, resumeConflict, vendorsFrom } from './lib/v2-options.ts';
 import { backendFlag, backendFrom, choiceFlag, intFlag, numFlag, parseFlags, runMain, UserError } from './lib/cli.ts';
 
 const usage = `usage: tsx examples/train-celeba.ts [--data DIR] [options]
@@ -59,8 +59,7 @@ Ctrl-C saves a checkpoint and exits (code 130); run again with --resume to conti
 
 const flags = {
   data: { type: 'string' }, attrs: { type: 'string' }, 'test-size': { type: 'string' }, vendors: { type: 'string' }, emoji: { type: 'string' },
-  img: { type: 'string' }, base: { type: 'string' }, 'max-conv': { type: 'string' }, 'mapping-hidden': { type: 'string' },
-  'w-hpf': { type: 'string' }, 'style-dim': { type: 'string' }, 'latent-dim': { type: 'string' }, decoder: { type: 'string' },
+  ...netFlagSpec,
   batch: { type: 'string' }, iters: { type: 'string' }, lr: { type: 'string' }, 'f-lr': { type: 'string' },
   'lambda-reg': { type: 'string' }, 'lambda-sty': { type: 'string' }, 'lambda-ds': { type: 'string' }, 'lambda-cyc': { type: 'string' },
   'ds-iter': { type: 'string' }, seed: { type: 'string' }, 'no-augment': { type: 'boolean' },
@@ -94,25 +93,8 @@ interface Options {
   readonly explicitNet: (keyof NetConfig)[];
 }
 
-const netFlags: [keyof NetConfig, string][] = [
-  ['img', 'img'], ['base', 'base'], ['maxConv', 'max-conv'], ['mappingHidden', 'mapping-hidden'],
-  ['wHpf', 'w-hpf'], ['styleDim', 'style-dim'], ['latentDim', 'latent-dim'], ['decoder', 'decoder'],
-];
-
 function options(v: Values): Options {
-  const img = intFlag('img', v.img, 64, 16, 1024);
-  if ((img & (img - 1)) !== 0) throw new UserError(`--img must be a power of two, got '${v.img}'`, 2);
-  const net: NetConfig = {
-    img,
-    base: intFlag('base', v.base, img === 64 ? 32 : Math.max(16, Math.min(64, officialBase(img)))),
-    maxConv: intFlag('max-conv', v['max-conv'], 256),
-    domains: 2, // set from the dataset
-    styleDim: intFlag('style-dim', v['style-dim'], 64),
-    latentDim: intFlag('latent-dim', v['latent-dim'], 16),
-    mappingHidden: intFlag('mapping-hidden', v['mapping-hidden'], 512),
-    wHpf: numFlag('w-hpf', v['w-hpf'], 0),
-    decoder: choiceFlag('decoder', v.decoder, decoderKinds, 'adain'),
-  };
+  const net = netConfigFrom(v);
   const iters = intFlag('iters', v.iters, 10_000);
   const train: TrainConfig = {
     ...defaultTrain,
@@ -124,12 +106,7 @@ function options(v: Values): Options {
   };
   if (train.emaBeta > 1) throw new UserError(`--ema-beta must be in 0..1, got '${v['ema-beta']}'`, 2);
   const emoji = choiceFlag('emoji', v.emoji, ['tones', 'vendors'] as const, 'tones');
-  const vendors = (v.vendors ?? (emoji === 'tones' ? 'google' : EMOJI_VENDORS.join(','))).split(',').map((s) => s.trim()) as EmojiVendor[];
-  const known = ['google', 'twitter', 'apple', 'facebook'];
-  const bad = vendors.find((x) => !known.includes(x));
-  if (bad) throw new UserError(`--vendors: unknown vendor '${bad}' (choose from ${known.join(', ')})`, 2);
-  if (new Set(vendors).size !== vendors.length) throw new UserError(`--vendors: a vendor is listed twice ('${v.vendors}')`, 2);
-  if (emoji === 'vendors' && vendors.length < 2) throw new UserError('--vendors needs at least two vendors with --emoji vendors (one domain each)', 2);
+  const vendors = vendorsFrom(v.vendors, emoji === 'tones' ? ['google'] : EMOJI_VENDORS, emoji === 'vendors' ? 2 : 1, 'with --emoji vendors (one domain each)');
   const paired = !v.data && emoji === 'tones';
   const sampleEvery = intFlag('sample-every', v['sample-every'], 500);
   if (v['eval-every'] !== undefined && v['eval-every'] !== '0' && !paired) {
@@ -142,17 +119,8 @@ function options(v: Values): Options {
     sampleEvery, ckptEvery: intFlag('ckpt-every', v['ckpt-every'], 500),
     logEvery: intFlag('log-every', v['log-every'], 10), evalEvery: paired ? intFlag('eval-every', v['eval-every'], sampleEvery, 0) : 0,
     resume: Boolean(v.resume),
-    explicitNet: netFlags.filter(([, flag]) => v[flag as keyof Values] !== undefined).map(([k]) => k),
+    explicitNet: explicitNetFields(v),
   };
-}
-
-/** The run's datasets; a problem with the data is the user's to fix (one line, exit 1). */
-function openData(o: Options): TrainingData {
-  try {
-    return openTrainingData(o);
-  } catch (e) {
-    throw new UserError((e as Error).message);
-  }
 }
 
 /** The training state: fresh, or restored from the run's checkpoint (whose config then wins). */
@@ -162,11 +130,10 @@ function startState(o: Options, net: NetConfig, ckpt: string): { cfg: StarGANCon
     return { cfg, state: initTrainState(makeKey(o.seed), cfg) };
   }
   const loaded = loadCheckpoint(ckpt);
-  const asked = Object.fromEntries([...o.explicitNet, 'domains' as const].map((k) => [k, net[k]]));
-  const diff = configDiff({ ...loaded.cfg.net, ...asked }, loaded.cfg.net);
-  if (diff) {
+  const conflict = resumeConflict(loaded.cfg.net, net, o.explicitNet);
+  if (conflict) {
     disposeParams(loaded.state);
-    throw new UserError(`${ckpt}: checkpoint from a different config (requested ${diff.replace(/(\S+) (\S+) vs (\S+)/g, '$1 $2, checkpoint has $3')}); drop the conflicting flags or use another --out`);
+    throw new UserError(`${ckpt}: ${conflict}`);
   }
   return loaded;
 }

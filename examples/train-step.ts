@@ -9,14 +9,13 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { advance, disposeParams, key as makeKey, split } from '../dsl/index.ts';
 import { writeLossPlot } from '../dsl/io/plot.ts';
-import { configDiff, loadCheckpoint, saveCheckpoint } from '../stargan/checkpoints/ours.ts';
+import { loadCheckpoint, saveCheckpoint } from '../stargan/checkpoints/ours.ts';
 import { datasetBatch } from '../stargan/data/batch.ts';
 import type { Dataset } from '../stargan/data/datasets.ts';
 import { EMOJI_VENDORS, type EmojiVendor } from '../stargan/data/emoji.ts';
 import { createImageCache, decodeUpFront, type ImageCache } from '../stargan/data/sampler.ts';
-import { openTrainingData, type TrainingData } from '../stargan/data/training-data.ts';
 import { sampleGrids, writeGrid } from '../stargan/samples.ts';
-import { decoderKinds, decoderOf, defaultTrain, officialBase, validateNetConfig, type NetConfig } from '../stargan/v2/config.ts';
+import { decoderOf, defaultTrain, validateNetConfig, type NetConfig } from '../stargan/v2/config.ts';
 import {
   compatibleSchedule, defaultStep, stageAt, stages, stageStart, totalIterations, validateStepConfig,
   type StageLengths, type StepConfig, type StepRunConfig,
@@ -29,7 +28,8 @@ import {
 import { buildTripletPool, tripletBatch, type TripletPool } from '../stargan/step/triplets.ts';
 import { prepareRunDir, readLog, runDir } from './lib/run-folder.ts';
 import { runTraining } from './lib/run-training.ts';
-import { backendFlag, backendFrom, choiceFlag, intFlag, numFlag, parseFlags, runMain, UserError } from './lib/cli.ts';
+import { explicitNetFields, netConfigFrom, netFlagSpec, openData, resumeConflict, vendorsFrom } from './lib/v2-options.ts';
+import { backendFlag, backendFrom, intFlag, numFlag, parseFlags, runMain, UserError } from './lib/cli.ts';
 
 const usage = `usage: tsx examples/train-step.ts [--data DIR] [options]
 
@@ -61,8 +61,7 @@ Ctrl-C saves a checkpoint and exits (code 130); run again with --resume to conti
 
 const flags = {
   data: { type: 'string' }, attrs: { type: 'string' }, 'test-size': { type: 'string' }, vendors: { type: 'string' },
-  img: { type: 'string' }, base: { type: 'string' }, 'max-conv': { type: 'string' }, 'mapping-hidden': { type: 'string' },
-  'style-dim': { type: 'string' }, 'latent-dim': { type: 'string' }, decoder: { type: 'string' },
+  ...netFlagSpec,
   'pretrain-iters': { type: 'string' }, 'generator-iters': { type: 'string' }, 'finetune-iters': { type: 'string' }, 'mapper-iters': { type: 'string' },
   'pool-size': { type: 'string' }, margin: { type: 'string' }, 'lambda-z': { type: 'string' }, 'pretrain-lr': { type: 'string' },
   lr: { type: 'string' }, 'e-lr': { type: 'string' }, 'lambda-adv': { type: 'string' }, 'lambda-l1': { type: 'string' },
@@ -95,28 +94,13 @@ interface Options {
   readonly explicitStages: boolean;
 }
 
-const netFlags: [keyof NetConfig, string][] = [
-  ['img', 'img'], ['base', 'base'], ['maxConv', 'max-conv'], ['mappingHidden', 'mapping-hidden'],
-  ['styleDim', 'style-dim'], ['latentDim', 'latent-dim'], ['decoder', 'decoder'],
-];
 const stageFlags: [keyof StageLengths, string][] = [
   ['pretrain', 'pretrain-iters'], ['generator', 'generator-iters'], ['finetune', 'finetune-iters'], ['mapper', 'mapper-iters'],
 ];
 
 function options(v: Values): Options {
-  const img = intFlag('img', v.img, 64, 16, 1024);
-  if ((img & (img - 1)) !== 0) throw new UserError(`--img must be a power of two, got '${v.img}'`, 2);
-  const net: NetConfig = {
-    img,
-    base: intFlag('base', v.base, img === 64 ? 32 : Math.max(16, Math.min(64, officialBase(img)))),
-    maxConv: intFlag('max-conv', v['max-conv'], 256),
-    domains: 2, // set from the dataset
-    styleDim: intFlag('style-dim', v['style-dim'], 64),
-    latentDim: intFlag('latent-dim', v['latent-dim'], 16),
-    mappingHidden: intFlag('mapping-hidden', v['mapping-hidden'], 512),
-    wHpf: 0,
-    decoder: choiceFlag('decoder', v.decoder, decoderKinds, 'adain'),
-  };
+  const net = netConfigFrom(v);
+  if (net.wHpf !== 0) throw new UserError('--w-hpf: StEP trains without face masks (w_hpf 0)', 2);
   const d = defaultStep;
   const stepCfg: StepConfig = {
     ...d,
@@ -131,28 +115,16 @@ function options(v: Values): Options {
   const emaBeta = numFlag('ema-beta', v['ema-beta'], defaultTrain.emaBeta);
   if (emaBeta >= 1) throw new UserError(`--ema-beta must be below 1, got '${v['ema-beta']}'`, 2);
   const train = { ...defaultTrain, lr: numFlag('lr', v.lr, defaultTrain.lr), emaBeta };
-  const vendors = (v.vendors ?? EMOJI_VENDORS.join(',')).split(',').map((s) => s.trim()) as EmojiVendor[];
-  const known = ['google', 'twitter', 'apple', 'facebook'];
-  const bad = vendors.find((x) => !known.includes(x));
-  if (bad) throw new UserError(`--vendors: unknown vendor '${bad}' (choose from ${known.join(', ')})`, 2);
-  if (vendors.length < 2) throw new UserError('--vendors needs at least two vendors (one domain each)', 2);
+  const vendors = vendorsFrom(v.vendors, EMOJI_VENDORS, 2, '(one domain each)');
   return {
     data: v.data, testSize: intFlag('test-size', v['test-size'], 2000, 0), attrs: (v.attrs ?? 'Male').split(',').map((s) => s.trim()).filter(Boolean), vendors,
     run: { net, train, step: stepCfg },
     batch: intFlag('batch', v.batch, 8, 1, 1024), seed: intFlag('seed', v.seed, 0, 0, 2 ** 32 - 1), augment: !v['no-augment'], out: v.out,
     sampleEvery: intFlag('sample-every', v['sample-every'], 500), ckptEvery: intFlag('ckpt-every', v['ckpt-every'], 500),
     logEvery: intFlag('log-every', v['log-every'], 10), resume: Boolean(v.resume),
-    explicitNet: netFlags.filter(([, flag]) => v[flag as keyof Values] !== undefined).map(([k]) => k),
+    explicitNet: explicitNetFields(v),
     explicitStages: stageFlags.some(([, f]) => v[f as keyof Values] !== undefined),
   };
-}
-
-function openData(o: Options): TrainingData {
-  try {
-    return openTrainingData(o);
-  } catch (e) {
-    throw new UserError((e as Error).message);
-  }
 }
 
 /** The state and config: fresh, or the checkpoint's (its config wins; explicit stage lengths may change stages not yet finished). */
@@ -165,9 +137,8 @@ function startState(o: Options, run: StepRunConfig, ckpt: string): { run: StepRu
   };
   if (!loaded.metadata.step_config) fail('not a StEP run (no step_config in its metadata): continue it with train-celeba.ts');
   const stored = JSON.parse(loaded.metadata.step_config) as StepConfig;
-  const asked = Object.fromEntries([...o.explicitNet, 'domains' as const].map((k) => [k, run.net[k]]));
-  const diff = configDiff({ ...loaded.cfg.net, ...asked }, loaded.cfg.net);
-  if (diff) fail(`checkpoint from a different config (requested ${diff.replace(/(\S+) (\S+) vs (\S+)/g, '$1 $2, checkpoint has $3')}); drop the conflicting flags or use another --out`);
+  const conflict = resumeConflict(loaded.cfg.net, run.net, o.explicitNet);
+  if (conflict) fail(conflict);
   const done = loaded.state.iteration;
   const lengths = o.explicitStages ? run.step.stages : stored.stages;
   if (!compatibleSchedule(stored.stages, lengths, done)) {

@@ -19,7 +19,7 @@ import { labelOffset, type LabelSet, type V1NetConfig } from '../stargan/v1/conf
 import { discriminatorV1, type DiscriminatorV1Params } from '../stargan/v1/discriminator.ts';
 import type { GeneratorV1Params } from '../stargan/v1/generator.ts';
 import { crossDatasetGrid, type GridLabels } from '../stargan/v1/samples.ts';
-import { backendFlag, backendFrom, intFlag, parseFlags, runMain, UserError } from './lib/cli.ts';
+import { backendFlag, backendFrom, inputFiles, intFlag, parseFlags, runMain, UserError } from './lib/cli.ts';
 
 /** RaFD's expressions in ImageFolder (sorted) order, the official c2 labels. */
 const RAFD_CLASSES = ['angry', 'contemptuous', 'disgusted', 'fearful', 'happy', 'neutral', 'sad', 'surprised'];
@@ -52,17 +52,6 @@ const flags = {
   checkpoint: { type: 'string' }, d: { type: 'string' }, input: { type: 'string' }, out: { type: 'string' },
   labels: { type: 'string' }, labels2: { type: 'string' }, single: { type: 'boolean' }, img: { type: 'string' }, source: { type: 'string' }, ...backendFlag,
 } as const;
-
-const IMAGE_EXT = /\.(png|jpe?g)$/i;
-
-function inputFiles(input: string | undefined): string[] {
-  if (!input) throw new UserError('--input is required (an image or a folder)', 2);
-  if (!fs.existsSync(input)) throw new UserError(`--input ${input}: no such file or folder`);
-  if (!fs.statSync(input).isDirectory()) return [input];
-  const files = fs.readdirSync(input).filter((f) => IMAGE_EXT.test(f)).sort().map((f) => path.join(input, f));
-  if (!files.length) throw new UserError(`--input ${input}: no images (.png, .jpg, .jpeg)`);
-  return files;
-}
 
 const list = (v: string | undefined) => v?.split(',').map((s) => s.trim()).filter(Boolean);
 

@@ -25,7 +25,7 @@ import type { Masks } from '../stargan/v2/generator.ts';
 import { faceLandmarks, loadFaceNets } from '../stargan/eval/faces.ts';
 import { runGenerator, runMapping, runStyleEncoder, closeOnnx, type Batch, type OrtNets } from '../stargan/onnx/runtime.ts';
 import { maskBatches } from '../stargan/onnx/eval-nets.ts';
-import { backendFlag, backendFrom, intFlag, numFlag, parseFlags, runMain, UserError } from './lib/cli.ts';
+import { backendFlag, backendFrom, inputFiles, intFlag, numFlag, parseFlags, runMain, UserError } from './lib/cli.ts';
 import { engineFlags, engineFrom, engineUsage, ortNets } from './lib/ort-engine.ts';
 
 const usage = `usage: tsx examples/translate.ts CHECKPOINT --input IMAGE|DIR --target DOMAIN [options]
@@ -46,17 +46,6 @@ const flags = {
   input: { type: 'string' }, target: { type: 'string' }, ref: { type: 'string' }, samples: { type: 'string' },
   psi: { type: 'string' }, seed: { type: 'string' }, out: { type: 'string' }, ...backendFlag, ...engineFlags,
 } as const;
-
-const IMAGE_EXT = /\.(png|jpe?g)$/i;
-
-function inputFiles(input: string | undefined): string[] {
-  if (!input) throw new UserError('--input is required (an image or a folder)', 2);
-  if (!fs.existsSync(input)) throw new UserError(`--input ${input}: no such file or folder`);
-  if (!fs.statSync(input).isDirectory()) return [input];
-  const files = fs.readdirSync(input).filter((f) => IMAGE_EXT.test(f)).sort().map((f) => path.join(input, f));
-  if (!files.length) throw new UserError(`--input ${input}: no images (.png, .jpg, .jpeg)`);
-  return files;
-}
 
 function targetIndex(target: string | undefined, names: readonly string[]): number {
   if (target === undefined) throw new UserError(`--target is required (one of ${names.join(', ')})`, 2);

@@ -13,7 +13,7 @@
  * under CI=true.
  */
 import './lib/setup.ts';
-import { after, before, describe, test, type TestContext } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -24,34 +24,14 @@ import { saveCheckpoint } from '../stargan/checkpoints/ours.ts';
 import { tfjsNets } from '../stargan/eval/protocol.ts';
 import { ortEvalNets } from '../stargan/onnx/eval-nets.ts';
 import { exportOnnx } from '../stargan/onnx/export.ts';
-import { closeOnnx, openOnnx, ortUnavailable } from '../stargan/onnx/runtime.ts';
+import { closeOnnx, openOnnx } from '../stargan/onnx/runtime.ts';
 import { defaultTrain, type NetConfig } from '../stargan/v2/config.ts';
 import { faceMasks, type Point } from '../stargan/v2/face-masks.ts';
 import { initNets } from '../stargan/v2/nets.ts';
 import { initTrainState } from '../stargan/v2/step.ts';
+import { needsOrt, relErr } from './lib/ort.ts';
 import { runChild, type ChildResult } from './lib/child.ts';
 import { pattern, pngBytes, put } from './lib/images.ts';
-
-/** Skips (printing why) when onnxruntime-node is absent; fails under CI=true. */
-async function needsOrt(t: TestContext): Promise<boolean> {
-  const reason = await ortUnavailable();
-  if (!reason) return true;
-  if (process.env.CI === 'true') assert.fail(`${reason}; CI=true requires it (.ci/run installs it with npm ci)`);
-  console.log(`skipping "${t.name}": ${reason}`);
-  t.skip(reason);
-  return false;
-}
-
-function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length, 'sizes');
-  let d = 0;
-  let r = 0;
-  for (let i = 0; i < b.length; i++) {
-    d += (a[i] - b[i]) ** 2;
-    r += b[i] ** 2;
-  }
-  return Math.sqrt(d / Math.max(r, Number.MIN_VALUE));
-}
 
 const torchData = (t: Tensor) => tf.tidy(() => toTorch(t, t.rank === 4 ? 'image' : 'plain').dataSync() as Float32Array);
 

@@ -17,6 +17,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { PNG } from 'pngjs';
+import { needsOrt, relErr } from './lib/ort.ts';
 import { assertExitsOk, runChild } from './lib/child.ts';
 import { disposeParams, image, labels, mapParams, tensor, toTorch, type Tensor } from '../dsl/index.ts';
 import { encodeOnnxModel } from '../dsl/io/onnx.ts';
@@ -24,7 +25,7 @@ import { readSafetensors } from '../dsl/io/safetensors.ts';
 import { disposeLoaded, loadAnyCheckpoint } from '../stargan/checkpoints/official.ts';
 import { exportOnnx, onnxOpset } from '../stargan/onnx/export.ts';
 import { generatorGraph } from '../stargan/onnx/nets.ts';
-import { closeOnnx, loadOrt, openOnnx, ortUnavailable, runGenerator, runMapping, runStyleEncoder, type Batch } from '../stargan/onnx/runtime.ts';
+import { closeOnnx, loadOrt, openOnnx, runGenerator, runMapping, runStyleEncoder, type Batch } from '../stargan/onnx/runtime.ts';
 import type { NetConfig } from '../stargan/v2/config.ts';
 import { generator, type Masks } from '../stargan/v2/generator.ts';
 import { mappingNetwork } from '../stargan/v2/mapping.ts';
@@ -33,27 +34,6 @@ import { styleEncoder } from '../stargan/v2/style-encoder.ts';
 import { key } from '../dsl/index.ts';
 
 const small: NetConfig = { img: 32, base: 8, maxConv: 32, domains: 3, styleDim: 16, latentDim: 8, mappingHidden: 32, wHpf: 0 };
-
-/** Skips (printing why) when onnxruntime-node is absent; fails under CI=true. */
-async function needsOrt(t: TestContext): Promise<boolean> {
-  const reason = await ortUnavailable();
-  if (!reason) return true;
-  if (process.env.CI === 'true') assert.fail(`${reason}; CI=true requires it (.ci/run installs it with npm ci)`);
-  console.log(`skipping "${t.name}": ${reason}`);
-  t.skip(reason);
-  return false;
-}
-
-function relErr(ours: ArrayLike<number>, ref: ArrayLike<number>): number {
-  assert.equal(ours.length, ref.length, 'sizes');
-  let d = 0;
-  let r = 0;
-  for (let i = 0; i < ref.length; i++) {
-    d += (ours[i] - ref[i]) ** 2;
-    r += ref[i] ** 2;
-  }
-  return Math.sqrt(d / Math.max(r, Number.MIN_VALUE));
-}
 
 /** Deterministic data in [lo, hi): a linear congruential sequence (the test needs variety, not statistics). */
 function data(count: number, seed: number, lo = -1, hi = 1): Float32Array {

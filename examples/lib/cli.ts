@@ -2,6 +2,8 @@
  * What every example program shares: one-line errors with a non-zero exit, typed flag
  * parsing that names the flag, and the backend flag.
  */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { backendNames, useBackend } from '../../dsl/index.ts';
 import { useThreadedWasm } from '../../dsl/engine/wasm-threads.ts';
@@ -74,4 +76,16 @@ export async function backendFrom(value: string | undefined, threadsFlag?: strin
   const threads = intFlag('threads', threadsFlag, 1, 1, 64);
   if (name === 'wasm' && threads > 1) return `wasm, ${await useThreadedWasm(threads)} threads`;
   return useBackend(name);
+}
+
+const IMAGE_EXT = /\.(png|jpe?g)$/i;
+
+/** The images an `--input` flag names: one file, or a folder's .png/.jpg files in name order. */
+export function inputFiles(input: string | undefined): string[] {
+  if (!input) throw new UserError('--input is required (an image or a folder)', 2);
+  if (!fs.existsSync(input)) throw new UserError(`--input ${input}: no such file or folder`);
+  if (!fs.statSync(input).isDirectory()) return [input];
+  const files = fs.readdirSync(input).filter((f) => IMAGE_EXT.test(f)).sort().map((f) => path.join(input, f));
+  if (!files.length) throw new UserError(`--input ${input}: no images (.png, .jpg, .jpeg)`);
+  return files;
 }
