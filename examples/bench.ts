@@ -10,6 +10,7 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -17,6 +18,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { advance, backendNames, key, normal, split, useBackend, type BackendName } from '../dsl/index.ts';
 import { KernelProfiler, profileTable } from '../dsl/engine/profile.ts';
 import { useThreadedWasm } from '../dsl/engine/wasm-threads.ts';
+import { ceilingFigures, measureCeiling, type CeilingFigures } from './lib/ceiling.ts';
 import { defaultTrain, small, type NetConfig } from '../stargan/v2/config.ts';
 import { forwardFlops, iterationFlops } from '../stargan/v2/flops.ts';
 import { generator } from '../stargan/v2/generator.ts';
@@ -41,6 +43,7 @@ of a batched forward of the EMA generator, and compares them with the PyTorch re
                    single-threaded build, what useBackend('wasm') gives)
   --no-torch       skip the PyTorch reference
   --no-tsc         skip timing 'tsc --noEmit'
+  --no-ceiling     skip measuring the wasm ceiling (examples/ceiling.ts, 1 thread and all threads)
   --profile        per-kernel table (kernel, calls, total ms, % of iteration) of one iteration
   --top N          rows of the per-shape profile table (default 25)
   -h, --help       this text
@@ -50,12 +53,10 @@ The PyTorch reference runs when '/usr/bin/python3 -c "import torch"' works:
       --domains .. --steps N --threads 2`;
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-/** The "2-core wasm ceiling": 2 threads x ~24 GFLOP/s (XNNPACK SIMD conv, REFERENCE section 9). */
-const ceilingGflops = 48;
 
 interface Options {
   img: number; base: number; maxc: number; batch: number; domains: number; steps: number; warmup: number;
-  backend: BackendName; threads: number; torch: boolean; tsc: boolean; profile: boolean; top: number;
+  backend: BackendName; threads: number; torch: boolean; tsc: boolean; ceiling: boolean; profile: boolean; top: number;
 }
 
 function parse(): Options {
@@ -72,6 +73,7 @@ function parse(): Options {
       threads: { type: 'string', default: '2' },
       'no-torch': { type: 'boolean', default: false },
       'no-tsc': { type: 'boolean', default: false },
+      'no-ceiling': { type: 'boolean', default: false },
       profile: { type: 'boolean', default: false },
       top: { type: 'string', default: '25' },
       help: { type: 'boolean', short: 'h', default: false },
@@ -92,7 +94,7 @@ function parse(): Options {
   return {
     img: int('img', 16), base: int('base', 1), maxc: int('maxc', 1), batch: int('batch', 1), domains: int('domains', 2),
     steps: int('steps', 1), warmup: int('warmup', 0), top: int('top', 1), threads: int('threads', 1),
-    backend: values.backend as BackendName, torch: !values['no-torch'], tsc: !values['no-tsc'], profile: values.profile,
+    backend: values.backend as BackendName, torch: !values['no-torch'], tsc: !values['no-tsc'], ceiling: !values['no-ceiling'], profile: values.profile,
   };
 }
 
@@ -140,10 +142,32 @@ function timeTsc(): number {
   return s;
 }
 
+/**
+ * The measured wasm ceiling at this config's conv shapes, with 1 thread and with all threads
+ * (and with --threads if that is neither); one child process each, before our own run.
+ */
+function ceilings(o: Options, net: NetConfig): Map<number, CeilingFigures> {
+  const out = new Map<number, CeilingFigures>();
+  if (!o.ceiling || o.backend !== 'wasm') return out;
+  const counts = [...new Set([1, os.cpus().length, o.threads])].sort((a, b) => a - b);
+  for (const t of counts) {
+    const run = measureCeiling(net, o.batch, t);
+    if (t === 1) console.log(`machine: ${run.cpu.model}, ${run.cpu.logical} logical CPUs; SIMD flags: ${run.cpu.simd.join(' ')}`);
+    const f = ceilingFigures(net, o.batch, run.rates);
+    const g1 = (x: number) => x.toFixed(1);
+    console.log(`measured wasm ceiling, ${run.threads} thread${run.threads > 1 ? 's' : ''}: G forward ${g1(f.gForward)} GFLOP/s, training iteration ${
+      g1(f.iteration)} GFLOP/s (best of XNNPACK conv / plain matMul per shape; conv only ${g1(f.convOnly.gForward)} / ${
+      g1(f.convOnly.iteration)}, matMul only ${g1(f.matMulOnly.gForward)} / ${g1(f.matMulOnly.iteration)})`);
+    out.set(t, f);
+  }
+  return out;
+}
+
 async function main() {
   const o = parse();
-  const threads = o.backend === 'wasm' && o.threads > 1 ? await useThreadedWasm(o.threads) : (await useBackend(o.backend), 1);
   const net: NetConfig = { ...small, img: o.img, base: o.base, maxConv: o.maxc, domains: o.domains };
+  const ceiling = ceilings(o, net);
+  const threads = o.backend === 'wasm' && o.threads > 1 ? await useThreadedWasm(o.threads) : (await useBackend(o.backend), 1);
   const cfg: StarGANConfig = { net, train: defaultTrain };
   const fw = forwardFlops(net, o.batch);
   const iterFlops = iterationFlops(net, o.batch);
@@ -199,14 +223,16 @@ async function main() {
   disposeBatch(b);
   peakBytes = Math.max(peakBytes, prof.peakBytes);
 
-  const fmt = (label: string, sec: number, flops: number) => {
+  const ours = ceiling.get(threads);
+  const fmt = (label: string, sec: number, flops: number, ceilingGflops?: number) => {
     const gflops = flops / sec / 1e9;
     console.log(`${label.padEnd(20)} ${sec.toFixed(3).padStart(8)} s   ${(o.batch / sec).toFixed(2).padStart(7)} images/s   ${
-      gflops.toFixed(1).padStart(6)} GFLOP/s   ${(100 * gflops / ceilingGflops).toFixed(1).padStart(5)}% of the 2-core wasm ceiling (${ceilingGflops} GFLOP/s)`);
+      gflops.toFixed(1).padStart(6)} GFLOP/s${ceilingGflops ? `   ${(100 * gflops / ceilingGflops).toFixed(1).padStart(5)}% of the measured ${
+      threads}-thread wasm ceiling (${ceilingGflops.toFixed(1)} GFLOP/s)` : ''}`);
   };
   console.log(`\nours (${tf.getBackend()}, ${threads} thread${threads > 1 ? 's' : ''}, median of ${o.steps}; iterations: ${iterMs.map((m) => (m / 1000).toFixed(2)).join(' ')} s)`);
-  fmt('train_iteration', iterS, iterFlops);
-  fmt('g_forward', gS, fw.G);
+  fmt('train_iteration', iterS, iterFlops, ours?.iteration);
+  fmt('g_forward', gS, fw.G, ours?.gForward);
   console.log(`(g_forward: median of ${gMs.length}; ${gMs.map((m) => m.toFixed(0)).join(' ')} ms)`);
   const heap = wasmHeapBytes();
   console.log(`peak memory: process RSS ${mib(process.resourceUsage().maxRSS * 1024)}, tf.memory().numBytes ${mib(peakBytes)}${
@@ -241,6 +267,10 @@ async function main() {
     console.log(`ratio ours/pytorch g_forward ${(gS / t.g_forward_s).toFixed(2)}`);
   } else if (o.torch) {
     console.log('\n(PyTorch reference skipped: /usr/bin/python3 cannot import torch)');
+  }
+  if (ours) {
+    console.log(`fraction of measured wasm ceiling train_iteration ${(iterFlops / iterS / 1e9 / ours.iteration).toFixed(2)}`);
+    console.log(`fraction of measured wasm ceiling g_forward ${(fw.G / gS / 1e9 / ours.gForward).toFixed(2)}`);
   }
   if (!fs.existsSync(path.join(root, 'package.json'))) throw new Error('project root not found');
 }
