@@ -6,6 +6,7 @@
  * training step), so ops compose freely inside gradients.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { conv2dBias } from './engine/kernels.ts';
 import type { Flat, Half, Double, KernelFits, OddKernel, Poolable, Shape, Sum, Upsamplable, ValidSize } from './shape.ts';
 import { typed, type Labels, type Scalar, type ShapeOf, type Tensor } from './tensor.ts';
 
@@ -27,8 +28,9 @@ export interface AffineParams<C extends number> {
   readonly bias: Tensor<[C]>;
 }
 
-function addBias(y: tf.Tensor, bias: tf.Tensor | undefined): tf.Tensor {
-  return bias ? tf.add(y, bias) : y;
+/** A stride-1 conv with an optional bias; with one, a single fused kernel (dsl/engine/kernels.ts). */
+function convWithBias(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor | undefined, pad: 'same' | 'valid'): tf.Tensor {
+  return bias ? conv2dBias(x as tf.Tensor4D, weight as tf.Tensor4D, bias as tf.Tensor1D, pad) : tf.conv2d(x as tf.Tensor4D, weight as tf.Tensor4D, 1, pad);
 }
 
 /** 'same' convolution, stride 1, odd kernel: `(N, Ci, H, W) -> (N, Co, H, W)`. */
@@ -36,7 +38,7 @@ export function conv2d<N extends number, Ci extends number, H extends number, W 
   x: Tensor<[N, Ci, H, W]>,
   p: ConvParams<Co, NoInfer<Ci>, K>,
 ): Tensor<[N, Co, H, W]> {
-  return typed(addBias(tf.conv2d(x as tf.Tensor4D, p.weight as tf.Tensor4D, 1, 'same'), p.bias));
+  return typed(convWithBias(x, p.weight, p.bias, 'same'));
 }
 
 /** Valid (unpadded) convolution, stride 1: `(N, Ci, H, W) -> (N, Co, H-K+1, W-K+1)`, e.g. 4x4 on 4x4 gives 1x1. */
@@ -44,7 +46,7 @@ export function conv2dValid<N extends number, Ci extends number, H extends numbe
   x: Tensor<[N, Ci, H, W]> & KernelFits<H, W, K>,
   p: ConvParams<Co, NoInfer<Ci>, K>,
 ): Tensor<[N, Co, ValidSize<H, K>, ValidSize<W, K>]> {
-  return typed(addBias(tf.conv2d(x as tf.Tensor4D, p.weight as tf.Tensor4D, 1, 'valid'), p.bias));
+  return typed(convWithBias(x, p.weight, p.bias, 'valid'));
 }
 
 /** Fully connected layer: `(N, I) -> (N, O)`. */
