@@ -63,12 +63,36 @@ export function instanceNorm<N extends number, C extends number, H extends numbe
   affine?: AffineParams<NoInfer<C>>,
   eps = 1e-5,
 ): Tensor<[N, C, H, W]> {
-  // tf.moments, with x - mean computed once and shared by the variance and the output
-  // (the same values; one broadcast subtraction and its gradient fewer).
+  return typed(normalizeScaleShift(x, affine?.weight, affine?.bias, eps));
+}
+
+/**
+ * AdaIN's core: instance norm without affine, then `* (1 + gamma) + beta` per sample and channel,
+ * gamma and beta `(N, C)`. The same as `modulate(instanceNorm(x), gamma, beta)` up to float
+ * rounding, with one full-size multiply fewer forward and two backward (see `normalizeScaleShift`).
+ */
+export function adaptiveInstanceNorm<N extends number, C extends number, H extends number, W extends number>(
+  x: Tensor<[N, C, H, W]>,
+  gamma: Tensor<[NoInfer<N>, NoInfer<C>]>,
+  beta: Tensor<[NoInfer<N>, NoInfer<C>]>,
+  eps = 1e-5,
+): Tensor<[N, C, H, W]> {
+  const [n, c] = gamma.shape;
+  return typed(normalizeScaleShift(x, tf.add(tf.reshape(gamma, [n, 1, 1, c]), 1), tf.reshape(beta, [n, 1, 1, c]), eps));
+}
+
+/**
+ * `(x - mean) * rsqrt(var + eps) * scale + shift` over H, W, with the per-channel factors
+ * multiplied first at `[N, 1, 1, C]` size: one full-size product instead of two, and its
+ * gradient one full-size product and reduction instead of two (tf.moments, with x - mean
+ * computed once and shared by the variance and the output).
+ */
+function normalizeScaleShift(x: tf.Tensor, scale: tf.Tensor | undefined, shift: tf.Tensor | undefined, eps: number): tf.Tensor {
   const centred = tf.sub(x, tf.mean(x, [1, 2], true));
   const variance = tf.mean(tf.square(centred), [1, 2], true);
-  const normed = tf.mul(centred, tf.rsqrt(tf.add(variance, eps)));
-  return typed(affine ? tf.add(tf.mul(normed, affine.weight), affine.bias) : normed);
+  const inv = tf.rsqrt(tf.add(variance, eps));
+  const scaled = tf.mul(centred, scale ? tf.mul(inv, scale) : inv);
+  return shift ? tf.add(scaled, shift) : scaled;
 }
 
 /** Leaky ReLU (slope 0.2 by default, as StarGAN v2). Shape-preserving. */
