@@ -18,7 +18,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { advance, backendNames, key, normal, split, useBackend, type BackendName } from '../dsl/index.ts';
 import { KernelProfiler, profileTable } from '../dsl/engine/profile.ts';
 import { useThreadedWasm } from '../dsl/engine/wasm-threads.ts';
-import { ceilingFigures, measureCeiling, type CeilingFigures } from './lib/ceiling.ts';
+import { ceilingFigures, measureCeiling, mergeRuns, type CeilingFigures, type CeilingRun } from './lib/ceiling.ts';
 import { defaultTrain, small, type NetConfig } from '../stargan/v2/config.ts';
 import { forwardFlops, iterationFlops } from '../stargan/v2/flops.ts';
 import { generator } from '../stargan/v2/generator.ts';
@@ -142,20 +142,20 @@ function timeTsc(): number {
   return s;
 }
 
-/**
- * The measured wasm ceiling at this config's conv shapes, with 1 thread and with all threads
- * (and with --threads if that is neither); one child process each, before our own run.
- */
-function ceilings(o: Options, net: NetConfig): Map<number, CeilingFigures> {
-  const out = new Map<number, CeilingFigures>();
+/** The measured wasm ceiling at this config's conv shapes: 1 thread and all threads (and --threads); a child process each. */
+function measureCeilings(o: Options, net: NetConfig): Map<number, CeilingRun> {
+  const out = new Map<number, CeilingRun>();
   if (!o.ceiling || o.backend !== 'wasm') return out;
-  const counts = [...new Set([1, os.cpus().length, o.threads])].sort((a, b) => a - b);
-  for (const t of counts) {
-    const run = measureCeiling(net, o.batch, t);
-    if (t === 1) console.log(`machine: ${run.cpu.model}, ${run.cpu.logical} logical CPUs; SIMD flags: ${run.cpu.simd.join(' ')}`);
-    const f = ceilingFigures(net, o.batch, run.rates);
-    const g1 = (x: number) => x.toFixed(1);
-    console.log(`measured wasm ceiling, ${run.threads} thread${run.threads > 1 ? 's' : ''}: G forward ${g1(f.gForward)} GFLOP/s, training iteration ${
+  for (const t of [...new Set([1, os.cpus().length, o.threads])].sort((a, b) => a - b)) out.set(t, measureCeiling(net, o.batch, t));
+  return out;
+}
+
+function printCeilings(runs: Map<number, CeilingRun>, net: NetConfig, batch: number): Map<number, CeilingFigures> {
+  const out = new Map<number, CeilingFigures>();
+  const g1 = (x: number) => x.toFixed(1);
+  for (const [t, run] of runs) {
+    const f = ceilingFigures(net, batch, run.rates);
+    console.log(`measured wasm ceiling, ${t} thread${t > 1 ? 's' : ''}: G forward ${g1(f.gForward)} GFLOP/s, training iteration ${
       g1(f.iteration)} GFLOP/s (best of XNNPACK conv / plain matMul per shape; conv only ${g1(f.convOnly.gForward)} / ${
       g1(f.convOnly.iteration)}, matMul only ${g1(f.matMulOnly.gForward)} / ${g1(f.matMulOnly.iteration)})`);
     out.set(t, f);
@@ -163,10 +163,15 @@ function ceilings(o: Options, net: NetConfig): Map<number, CeilingFigures> {
   return out;
 }
 
+const loadAvg = () => os.loadavg().map((l) => l.toFixed(2)).join(' ');
+
 async function main() {
   const o = parse();
   const net: NetConfig = { ...small, img: o.img, base: o.base, maxConv: o.maxc, domains: o.domains };
-  const ceiling = ceilings(o, net);
+  console.log(`load average at start: ${loadAvg()}`);
+  const ceilingRuns = measureCeilings(o, net);
+  const first = ceilingRuns.get(1);
+  if (first) console.log(`machine: ${first.cpu.model}, ${first.cpu.logical} logical CPUs; SIMD flags: ${first.cpu.simd.join(' ')}`);
   const threads = o.backend === 'wasm' && o.threads > 1 ? await useThreadedWasm(o.threads) : (await useBackend(o.backend), 1);
   const cfg: StarGANConfig = { net, train: defaultTrain };
   const fw = forwardFlops(net, o.batch);
@@ -223,6 +228,11 @@ async function main() {
   disposeBatch(b);
   peakBytes = Math.max(peakBytes, prof.peakBytes);
 
+  console.log(`load average after the timed runs: ${loadAvg()}`);
+  // Our thread count's ceiling once more, after our timed runs (each shape's best of both).
+  const again = ceilingRuns.get(threads);
+  if (again) ceilingRuns.set(threads, mergeRuns(again, measureCeiling(net, o.batch, threads)));
+  const ceiling = printCeilings(ceilingRuns, net, o.batch);
   const ours = ceiling.get(threads);
   const fmt = (label: string, sec: number, flops: number, ceilingGflops?: number) => {
     const gflops = flops / sec / 1e9;

@@ -11,7 +11,7 @@ import { measureShape, mixGflops, shapeFlops, type ConvShape, type ShapeRate } f
 import { parseCpuInfo } from '../dsl/io/cpu.ts';
 import { small } from '../stargan/v2/config.ts';
 import { forwardConvs, forwardFlops, iterationFlops } from '../stargan/v2/flops.ts';
-import { ceilingShapes } from '../examples/lib/ceiling.ts';
+import { ceilingShapes, mergeRuns } from '../examples/lib/ceiling.ts';
 
 test('parseCpuInfo: model and SIMD flags of x86 and ARM /proc/cpuinfo', () => {
   const x86 = 'processor\t: 0\nmodel name\t: Intel(R) Xeon(R) Processor\nflags\t\t: fpu sse sse2 ssse3 fma sse4_1 avx avx2 avx512f aes\n';
@@ -49,4 +49,13 @@ test('measureShape leaves no tensors and times both kernels', async () => {
   const r = measureShape({ n: 2, h: 8, w: 8, k: 3, ci: 8, co: 8, pad: 'same' }, 2, 1);
   assert.equal(tf.memory().numTensors, before);
   assert.ok(r.convMs > 0 && r.matMulMs > 0 && r.flops === 2 * 9 * 8 * 8 * 64 * 2);
+});
+
+test('mergeRuns keeps each shape\'s best time of two measurements', () => {
+  const a: ConvShape = { n: 1, h: 4, w: 4, k: 3, ci: 2, co: 2, pad: 'same' };
+  const b: ConvShape = { ...a, co: 4 };
+  const cpu = parseCpuInfo('', 'x', 1);
+  const r = (s: ConvShape, convMs: number, matMulMs: number): ShapeRate => ({ shape: s, flops: shapeFlops(s), convMs, matMulMs });
+  const merged = mergeRuns({ threads: 2, cpu, rates: [r(a, 1, 5), r(b, 3, 3)] }, { threads: 2, cpu, rates: [r(a, 2, 4), r(b, 1, 6)] });
+  assert.deepEqual(merged.rates.map((x) => [x.convMs, x.matMulMs]), [[1, 4], [1, 3]]);
 });

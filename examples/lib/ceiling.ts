@@ -48,6 +48,21 @@ export function ceilingFigures(net: NetConfig, batch: number, rates: readonly Sh
   return { ...fig(), convOnly: fig((r) => r.convMs), matMulOnly: fig((r) => r.matMulMs) };
 }
 
+/**
+ * Two measurements of the same shapes as one: each shape's best time of either. The bench
+ * measures its own thread count before and after its timed runs, so a burst of another job
+ * on a shared machine during one of them does not lower the ceiling.
+ */
+export function mergeRuns(a: CeilingRun, b: CeilingRun): CeilingRun {
+  const key = (r: ShapeRate) => JSON.stringify(r.shape);
+  const other = new Map(b.rates.map((r) => [key(r), r]));
+  const rates = a.rates.map((r) => {
+    const o = other.get(key(r));
+    return o ? { ...r, convMs: Math.min(r.convMs, o.convMs), matMulMs: Math.min(r.matMulMs, o.matMulMs) } : r;
+  });
+  return { ...a, rates };
+}
+
 const program = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../ceiling.ts');
 
 /** Runs examples/ceiling.ts --json in a child process (same Node flags, so tsx loads it). */
