@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { useBackend } from '../dsl/index.ts';
-import { measureShape, mixGflops, shapeFlops, type ConvShape, type ShapeRate } from '../dsl/engine/ceiling.ts';
+import { ceilingProbe, measureShape, mixGflops, shapeFlops, type ConvShape, type ShapeRate } from '../dsl/engine/ceiling.ts';
 import { parseCpuInfo } from '../dsl/io/cpu.ts';
 import { small } from '../stargan/v2/config.ts';
 import { forwardConvs, forwardFlops, iterationFlops } from '../stargan/v2/flops.ts';
@@ -58,4 +58,18 @@ test('mergeRuns keeps each shape\'s best time of two measurements', () => {
   const r = (s: ConvShape, convMs: number, matMulMs: number): ShapeRate => ({ shape: s, flops: shapeFlops(s), convMs, matMulMs });
   const merged = mergeRuns({ threads: 2, cpu, rates: [r(a, 1, 5), r(b, 3, 3)] }, { threads: 2, cpu, rates: [r(a, 2, 4), r(b, 1, 6)] });
   assert.deepEqual(merged.rates.map((x) => [x.convMs, x.matMulMs]), [[1, 4], [1, 3]]);
+});
+
+test('ceilingProbe: one rate per distinct shape per pass, its tensors freed by dispose', async () => {
+  await useBackend('wasm');
+  const before = tf.memory().numTensors;
+  const a: ConvShape = { n: 2, h: 8, w: 8, k: 3, ci: 4, co: 8, pad: 'same' };
+  const probe = ceilingProbe([a, a, { ...a, k: 1 }]);
+  assert.equal(probe.bytes, 4 * (2 * (2 * 8 * 8 * 4) + 9 * 4 * 8 + 4 * 8));
+  const pass = probe.pass();
+  assert.equal(pass.length, 2);
+  assert.ok(pass.every((r) => r.convMs > 0 && r.matMulMs > 0));
+  assert.equal(tf.memory().numTensors, before + 4);
+  probe.dispose();
+  assert.equal(tf.memory().numTensors, before);
 });

@@ -74,11 +74,55 @@ export function measureShape(c: ConvShape, minRuns = 3, minMs = 100): ShapeRate 
 
 const key = (c: ConvShape) => `${c.n},${c.h},${c.w},${c.k},${c.ci},${c.co},${c.pad}`;
 
+const distinct = (shapes: readonly ConvShape[]): ConvShape[] => [...new Map(shapes.map((c) => [key(c), c])).values()];
+
 /** Measures each distinct shape once. */
 export function measureShapes(shapes: readonly ConvShape[], minRuns?: number, minMs?: number): ShapeRate[] {
-  const seen = new Map<string, ConvShape>();
-  for (const c of shapes) if (!seen.has(key(c))) seen.set(key(c), c);
-  return [...seen.values()].map((c) => measureShape(c, minRuns, minMs));
+  return distinct(shapes).map((c) => measureShape(c, minRuns, minMs));
+}
+
+/** Sampling the ceiling between other work: `pass()` times each shape once (conv and matMul). */
+export interface CeilingProbe {
+  pass(): ShapeRate[];
+  /** Bytes the probe holds between passes (inputs and filters). */
+  readonly bytes: number;
+  dispose(): void;
+}
+
+/**
+ * A probe that keeps each shape's input and filter between passes (the conv's packed operator
+ * stays cached, as in `measureShape`), so a pass costs only the kernels: about the time of one
+ * forward of every network. Interleaved with a benchmark's runs, its passes see the same load
+ * as they do, which a measurement before or after cannot on a shared machine.
+ */
+export function ceilingProbe(shapes: readonly ConvShape[]): CeilingProbe {
+  const held = distinct(shapes).map((c) => ({
+    c,
+    x: tf.randomUniform([c.n, c.h, c.w, c.ci], -1, 1, 'float32', 1) as tf.Tensor4D,
+    f: tf.randomUniform([c.k, c.k, c.ci, c.co], -0.1, 0.1, 'float32', 2) as tf.Tensor4D,
+  }));
+  const once = (run: () => tf.Tensor): number => {
+    const t0 = performance.now();
+    const y = run();
+    y.dataSync();
+    const ms = performance.now() - t0;
+    y.dispose();
+    return ms;
+  };
+  for (const { c, x, f } of held) once(() => tf.conv2d(x, f, 1, c.pad));
+  return {
+    bytes: held.reduce((a, h) => a + 4 * (h.x.size + h.f.size), 0),
+    pass: () => held.map(({ c, x, f }) => {
+      const convMs = once(() => tf.conv2d(x, f, 1, c.pad));
+      const [ho, wo] = outSize(c);
+      const a = tf.fill([c.n * ho * wo, c.k * c.k * c.ci], 0.5) as tf.Tensor2D;
+      const b = tf.reshape(f, [c.k * c.k * c.ci, c.co]) as tf.Tensor2D;
+      const matMulMs = once(() => tf.matMul(a, b));
+      tf.dispose([a, b]);
+      return { shape: c, flops: shapeFlops(c), convMs, matMulMs };
+    }),
+    dispose: () => tf.dispose(held.flatMap((h) => [h.x, h.f])),
+  };
 }
 
 /** The faster kernel's milliseconds for a shape. */
