@@ -170,8 +170,8 @@ async function main() {
   const o = parse();
   const net: NetConfig = { ...small, img: o.img, base: o.base, maxConv: o.maxc, domains: o.domains };
   console.log(`load average at start: ${loadAvg()}`);
-  // Other jobs on the CPUs move our timings and the ceiling's by different amounts (the ceiling is a best case).
-  if (os.loadavg()[0] > 1) console.log(`warning: load average ${os.loadavg()[0].toFixed(2)} > 1 before this run: other jobs share the CPUs, so the figures below, and the fractions of the ceiling, are unreliable`);
+  // Other jobs on the CPUs slow everything down; the interleaved ceiling passes see the same load as our runs, the best-case ceilings do not.
+  if (os.loadavg()[0] > 1) console.log(`warning: load average ${os.loadavg()[0].toFixed(2)} > 1 before this run: other jobs share the CPUs, so the times below are not this machine's speed (the fractions of the interleaved ceiling are the least affected)`);
   const ceilingRuns = measureCeilings(o, net);
   const first = ceilingRuns.get(1);
   if (first) console.log(`machine: ${first.cpu.model}, ${first.cpu.logical} logical CPUs; SIMD flags: ${first.cpu.simd.join(' ')}`);
