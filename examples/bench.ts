@@ -10,6 +10,7 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -17,6 +18,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { advance, backendNames, key, normal, split, useBackend, type BackendName } from '../dsl/index.ts';
 import { KernelProfiler, profileTable } from '../dsl/engine/profile.ts';
 import { useThreadedWasm } from '../dsl/engine/wasm-threads.ts';
+import { ceilingProbe, type ShapeRate } from '../dsl/engine/ceiling.ts';
+import { ceilingFigures, ceilingShapes, measureCeiling, mergeRuns, type CeilingFigures, type CeilingRun } from './lib/ceiling.ts';
 import { defaultTrain, small, type NetConfig } from '../stargan/v2/config.ts';
 import { forwardFlops, iterationFlops } from '../stargan/v2/flops.ts';
 import { generator } from '../stargan/v2/generator.ts';
@@ -42,6 +45,7 @@ of a batched forward of the EMA generator, and compares them with the PyTorch re
                    single-threaded build, what useBackend('wasm') gives)
   --no-torch       skip the PyTorch reference
   --no-tsc         skip timing 'tsc --noEmit'
+  --no-ceiling     skip measuring the wasm ceiling (examples/ceiling.ts, 1 thread and all threads)
   --profile        per-kernel table (kernel, calls, total ms, % of iteration) of one iteration
   --top N          rows of the per-shape profile table (default 25)
   -h, --help       this text
@@ -53,12 +57,10 @@ The same G forward also runs exported to ONNX in onnxruntime-node (2 threads, li
 optional dependency is installed: 'ort g_forward' and 'ratio ort/pytorch g_forward'.`;
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-/** The "2-core wasm ceiling": 2 threads x ~24 GFLOP/s (XNNPACK SIMD conv, REFERENCE section 9). */
-const ceilingGflops = 48;
 
 interface Options {
   img: number; base: number; maxc: number; batch: number; domains: number; steps: number; warmup: number;
-  backend: BackendName; threads: number; torch: boolean; tsc: boolean; profile: boolean; top: number;
+  backend: BackendName; threads: number; torch: boolean; tsc: boolean; ceiling: boolean; profile: boolean; top: number;
 }
 
 function parse(): Options {
@@ -75,6 +77,7 @@ function parse(): Options {
       threads: { type: 'string', default: '2' },
       'no-torch': { type: 'boolean', default: false },
       'no-tsc': { type: 'boolean', default: false },
+      'no-ceiling': { type: 'boolean', default: false },
       profile: { type: 'boolean', default: false },
       top: { type: 'string', default: '25' },
       help: { type: 'boolean', short: 'h', default: false },
@@ -95,7 +98,7 @@ function parse(): Options {
   return {
     img: int('img', 16), base: int('base', 1), maxc: int('maxc', 1), batch: int('batch', 1), domains: int('domains', 2),
     steps: int('steps', 1), warmup: int('warmup', 0), top: int('top', 1), threads: int('threads', 1),
-    backend: values.backend as BackendName, torch: !values['no-torch'], tsc: !values['no-tsc'], profile: values.profile,
+    backend: values.backend as BackendName, torch: !values['no-torch'], tsc: !values['no-tsc'], ceiling: !values['no-ceiling'], profile: values.profile,
   };
 }
 
@@ -146,10 +149,39 @@ function timeTsc(): number {
   return s;
 }
 
+/** The measured wasm ceiling at this config's conv shapes: 1 thread and all threads (and --threads); a child process each. */
+function measureCeilings(o: Options, net: NetConfig): Map<number, CeilingRun> {
+  const out = new Map<number, CeilingRun>();
+  if (!o.ceiling || o.backend !== 'wasm') return out;
+  for (const t of [...new Set([1, os.cpus().length, o.threads])].sort((a, b) => a - b)) out.set(t, measureCeiling(net, o.batch, t));
+  return out;
+}
+
+function printCeilings(runs: Map<number, CeilingRun>, net: NetConfig, batch: number): Map<number, CeilingFigures> {
+  const out = new Map<number, CeilingFigures>();
+  const g1 = (x: number) => x.toFixed(1);
+  for (const [t, run] of runs) {
+    const f = ceilingFigures(net, batch, run.rates);
+    console.log(`measured wasm ceiling, ${t} thread${t > 1 ? 's' : ''}: G forward ${g1(f.gForward)} GFLOP/s, training iteration ${
+      g1(f.iteration)} GFLOP/s (best of XNNPACK conv / plain matMul per shape; conv only ${g1(f.convOnly.gForward)} / ${
+      g1(f.convOnly.iteration)}, matMul only ${g1(f.matMulOnly.gForward)} / ${g1(f.matMulOnly.iteration)})`);
+    out.set(t, f);
+  }
+  return out;
+}
+
+const loadAvg = () => os.loadavg().map((l) => l.toFixed(2)).join(' ');
+
 async function main() {
   const o = parse();
-  const threads = o.backend === 'wasm' && o.threads > 1 ? await useThreadedWasm(o.threads) : (await useBackend(o.backend), 1);
   const net: NetConfig = { ...small, img: o.img, base: o.base, maxConv: o.maxc, domains: o.domains };
+  console.log(`load average at start: ${loadAvg()}`);
+  // Other jobs on the CPUs slow everything down; the interleaved ceiling passes see the same load as our runs, the best-case ceilings do not.
+  if (os.loadavg()[0] > 1) console.log(`warning: load average ${os.loadavg()[0].toFixed(2)} > 1 before this run: other jobs share the CPUs, so the times below are not this machine's speed (the fractions of the interleaved ceiling are the least affected)`);
+  const ceilingRuns = measureCeilings(o, net);
+  const first = ceilingRuns.get(1);
+  if (first) console.log(`machine: ${first.cpu.model}, ${first.cpu.logical} logical CPUs; SIMD flags: ${first.cpu.simd.join(' ')}`);
+  const threads = o.backend === 'wasm' && o.threads > 1 ? await useThreadedWasm(o.threads) : (await useBackend(o.backend), 1);
   const cfg: StarGANConfig = { net, train: defaultTrain };
   const fw = forwardFlops(net, o.batch);
   const iterFlops = iterationFlops(net, o.batch);
@@ -157,6 +189,11 @@ async function main() {
   const g3 = (f: number) => (f / 1e9).toPrecision(3);
   console.log(`forward GFLOP (batch ${o.batch}): G ${g3(fw.G)}  D ${g3(fw.D)}  E ${g3(fw.E)}  F ${g3(fw.F)}`);
   console.log(`training iteration: ${g3(iterFlops)} GFLOP (24 F_D + 16 F_G + 17 F_E + 5 F_F; see stargan/v2/flops.ts)`);
+
+  // Ceiling samples between our runs (dsl/engine/ceiling.ts): the same load as our timings see.
+  const probe = o.ceiling && o.backend === 'wasm' ? ceilingProbe(ceilingShapes(net, o.batch)) : undefined;
+  const trainPasses: ShapeRate[][] = [];
+  const gPasses: ShapeRate[][] = [];
 
   let state: TrainState = initTrainState(key(0), cfg);
   const train = (s: TrainState, b: Batch) => step(cfg, s, b);
@@ -175,7 +212,10 @@ async function main() {
 
   for (let i = 0; i < o.warmup; i++) console.log(`warm-up iteration: ${(iterate(i) / 1000).toFixed(2)} s`);
   const iterMs: number[] = [];
-  for (let i = 0; i < o.steps; i++) iterMs.push(iterate(o.warmup + i));
+  for (let i = 0; i < o.steps; i++) {
+    iterMs.push(iterate(o.warmup + i));
+    if (probe) trainPasses.push(probe.pass());
+  }
   const iterS = median(iterMs) / 1000;
 
   // Batched G forward of the EMA generator.
@@ -191,7 +231,11 @@ async function main() {
   // A forward takes ~0.3 s, so 4x as many runs (a steadier median on a shared machine).
   for (let i = 0; i < Math.max(2, o.warmup); i++) gForward();
   const gMs: number[] = [];
-  for (let i = 0; i < 4 * o.steps; i++) gMs.push(gForward());
+  for (let i = 0; i < 4 * o.steps; i++) {
+    gMs.push(gForward());
+    if (probe && i % 4 === 3) gPasses.push(probe.pass());
+  }
+  probe?.dispose();
   const gS = median(gMs) / 1000;
   // The same forward exported to ONNX, in onnxruntime-node with the PyTorch reference's threads (examples/lib/ort-bench.ts).
   const ort = await ortGForward(state.ema.generator, net, x.x, s, torchThreads, 4 * o.steps);
@@ -207,14 +251,31 @@ async function main() {
   disposeBatch(b);
   peakBytes = Math.max(peakBytes, prof.peakBytes);
 
-  const fmt = (label: string, sec: number, flops: number) => {
+  console.log(`load average after the timed runs: ${loadAvg()}`);
+  // Our thread count's ceiling once more, after our timed runs (each shape's best of both).
+  const again = ceilingRuns.get(threads);
+  if (again) ceilingRuns.set(threads, mergeRuns(again, measureCeiling(net, o.batch, threads)));
+  const ceiling = printCeilings(ceilingRuns, net, o.batch);
+  // The fractions use the interleaved passes: the median pass against our median run.
+  const passMedian = (passes: ShapeRate[][], pick: (f: CeilingFigures) => number) =>
+    passes.length ? median(passes.map((r) => pick(ceilingFigures(net, o.batch, r)))) : undefined;
+  const ours = probe ? {
+    iteration: passMedian(trainPasses, (f) => f.iteration)!, gForward: passMedian(gPasses, (f) => f.gForward)!,
+  } : undefined;
+  if (ours) {
+    console.log(`interleaved wasm ceiling, ${threads} thread${threads > 1 ? 's' : ''} (median of the passes between our runs, ${
+      (probe!.bytes / 2 ** 20).toFixed(0)} MiB of probe tensors held meanwhile): G forward ${ours.gForward.toFixed(1)} GFLOP/s (${
+      gPasses.length} passes), training iteration ${ours.iteration.toFixed(1)} GFLOP/s (${trainPasses.length} passes)`);
+  }
+  const fmt = (label: string, sec: number, flops: number, ceilingGflops?: number) => {
     const gflops = flops / sec / 1e9;
     console.log(`${label.padEnd(20)} ${sec.toFixed(3).padStart(8)} s   ${(o.batch / sec).toFixed(2).padStart(7)} images/s   ${
-      gflops.toFixed(1).padStart(6)} GFLOP/s   ${(100 * gflops / ceilingGflops).toFixed(1).padStart(5)}% of the 2-core wasm ceiling (${ceilingGflops} GFLOP/s)`);
+      gflops.toFixed(1).padStart(6)} GFLOP/s${ceilingGflops ? `   ${(100 * gflops / ceilingGflops).toFixed(1).padStart(5)}% of the interleaved ${
+      threads}-thread wasm ceiling (${ceilingGflops.toFixed(1)} GFLOP/s)` : ''}`);
   };
   console.log(`\nours (${tf.getBackend()}, ${threads} thread${threads > 1 ? 's' : ''}, median of ${o.steps}; iterations: ${iterMs.map((m) => (m / 1000).toFixed(2)).join(' ')} s)`);
-  fmt('train_iteration', iterS, iterFlops);
-  fmt('g_forward', gS, fw.G);
+  fmt('train_iteration', iterS, iterFlops, ours?.iteration);
+  fmt('g_forward', gS, fw.G, ours?.gForward);
   console.log(`(g_forward: median of ${gMs.length}; ${gMs.map((m) => m.toFixed(0)).join(' ')} ms)`);
   if (typeof ort === 'string') console.log(`(onnxruntime G forward skipped: ${ort})`);
   else {
@@ -255,6 +316,10 @@ async function main() {
     if (typeof ort !== 'string') console.log(`ratio ort/pytorch g_forward ${(ort.seconds / t.g_forward_s).toFixed(2)}`);
   } else if (o.torch) {
     console.log('\n(PyTorch reference skipped: /usr/bin/python3 cannot import torch)');
+  }
+  if (ours) {
+    console.log(`fraction of measured wasm ceiling train_iteration ${(iterFlops / iterS / 1e9 / ours.iteration).toFixed(2)}`);
+    console.log(`fraction of measured wasm ceiling g_forward ${(fw.G / gS / 1e9 / ours.gForward).toFixed(2)}`);
   }
   if (!fs.existsSync(path.join(root, 'package.json'))) throw new Error('project root not found');
 }

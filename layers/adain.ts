@@ -3,7 +3,7 @@
  * output `(1 + gamma) * IN(x) + beta`, IN without affine (eps 1e-5).
  */
 import {
-  chunk2, dims, instanceNorm, linear, linearSpec, materialize, modulate, type Key, type LinearParams, type Spec, type Tensor,
+  adaptiveInstanceNorm, chunk2, dims, linear, linearSpec, materialize, type Key, type LinearParams, type Spec, type Tensor,
 } from '../dsl/index.ts';
 
 export interface AdaINParams<S extends number = number, C extends number = number> {
@@ -26,5 +26,5 @@ export function adaIN<N extends number, C extends number, H extends number, W ex
   p: AdaINParams<S, C>, x: Tensor<[N, NoInfer<C>, H, W]>, s: Tensor<[NoInfer<N>, NoInfer<S>]>,
 ): Tensor<[N, C, H, W]> {
   const [gamma, beta] = chunk2(linear(s, p.fc), dims(x).c);
-  return modulate(instanceNorm(x), gamma, beta);
+  return adaptiveInstanceNorm(x, gamma, beta);
 }

@@ -74,7 +74,21 @@ test('instance norm with and without affine: gradients', () => {
     expectGrad('instanceNorm affine', ([x, g, b]) => weightedSum(ops.instanceNorm(T(x), { weight: T(g), bias: T(b) }), seed),
       [rand([n, hw, hw, ci], seed), rand([ci], seed + 1), rand([ci], seed + 2)], seed);
     expectGrad('instanceNorm', ([x]) => weightedSum(ops.instanceNorm(T(x)), seed), [rand([n, hw, hw, ci], seed)], seed);
+    expectGrad('adaptiveInstanceNorm', ([x, g, b]) => weightedSum(ops.adaptiveInstanceNorm(T(x), T(g), T(b)), seed),
+      [rand([n, hw, hw, ci], seed), rand([n, ci], seed + 1), rand([n, ci], seed + 2)], seed);
   }), runs);
+});
+
+test('adaptiveInstanceNorm is modulate(instanceNorm(x)) up to float rounding', () => {
+  tf.tidy(() => {
+    const x = rand([2, 8, 8, 3], 5);
+    const g = rand([2, 3], 6);
+    const b = rand([2, 3], 7);
+    const fused = ops.adaptiveInstanceNorm(T(x), T(g), T(b)) as tf.Tensor;
+    const plain = ops.modulate(ops.instanceNorm(T(x)), T(g), T(b)) as tf.Tensor;
+    const err = tf.max(tf.abs(tf.sub(fused, plain))).dataSync()[0];
+    assert.ok(err < 1e-5, `max |difference| ${err}`);
+  });
 });
 
 test('activations: leaky ReLU, ReLU, tanh', () => {

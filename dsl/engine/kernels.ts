@@ -12,6 +12,8 @@
  * - LeakyRelu: `dy * step(x, alpha)` instead of tfjs's Greater + Select (slow loops on wasm).
  * - AvgPoolGrad, ResizeNearestNeighborGrad: the missing second-order gradients.
  * - GatherV2: one-hot contraction instead of the missing UnsortedSegmentSum.
+ * - Mean, Sum: the broadcast of dy without a ones tensor built in JavaScript.
+ * - FusedConv2D (a conv with its bias, `conv2dBias`): the Conv2D gradients plus the bias sum.
  * - comparisons (the masks inside ReLU-type gradients): zero, so those differentiate again.
  *
  * Kernel fast paths (wasm only, same results up to float32 summation order): Identity and
@@ -270,6 +272,34 @@ export function convInputGrad(dy: tf.Tensor4D, filter: tf.Tensor4D, xShape: numb
   return tf.conv2d(repadded, flipped, 1, 'valid');
 }
 
+/**
+ * A stride-1 conv plus a per-channel bias in one kernel (FusedConv2D: XNNPACK starts each
+ * output's accumulator at the bias, so the separate full-size Add pass, and the tape's copy of
+ * its input, go away). Its gradient (`fusedConv2dGrad`) is the Conv2D one plus the bias sum.
+ */
+export function conv2dBias(x: tf.Tensor4D, filter: tf.Tensor4D, bias: tf.Tensor1D, pad: 'same' | 'valid'): tf.Tensor4D {
+  const attrs = { strides: 1, pad, dataFormat: 'NHWC', dilations: 1, activation: 'linear' };
+  return tf.engine().runKernel(tf.FusedConv2D, { x, filter, bias }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+}
+
+/** Gradients of `conv2dBias` (linear activation, no prelu weights: what it runs). */
+const fusedConv2dGrad: tf.GradConfig = {
+  kernelName: tf.FusedConv2D,
+  inputsToSave: ['x', 'filter'],
+  gradFunc: (dy, saved, attrs) => {
+    const [x, filter] = saved as [tf.Tensor4D, tf.Tensor4D];
+    const { activation } = attrs as { activation: string };
+    if (activation !== 'linear') throw new Error(`FusedConv2D gradient: only the linear activation is supported, got ${activation}`);
+    const info = convInfo(x, filter, attrs as Attrs);
+    const g = dy as tf.Tensor4D;
+    return {
+      x: () => convInputGrad(g, filter, x.shape, info),
+      filter: () => convFilterGrad(x, g, filter.shape, info),
+      bias: () => tf.sum(g, [0, 1, 2]),
+    };
+  },
+};
+
 const conv2dGrad: tf.GradConfig = {
   kernelName: tf.Conv2D,
   inputsToSave: ['x', 'filter'],
@@ -364,6 +394,33 @@ const gatherGrad: tf.GradConfig = {
     };
   },
 };
+
+/**
+ * Mean and Sum: dy broadcast back over the reduced axes. tfjs's rules build a ones tensor of
+ * x's shape in JavaScript (a fill of 1M floats in JS, then a copy into the wasm heap) and, for
+ * Mean, multiply and divide at x's size; here the division happens at dy's size and the ones
+ * are a Fill kernel (3x faster per 1M-float gradient). The same values: (dy / B) * 1 = (dy * 1) / B.
+ * Fill is a constant and Mul differentiates, so this differentiates again.
+ */
+function reductionGrad(kernelName: string, isMean: boolean): tf.GradConfig {
+  return {
+    kernelName,
+    inputsToSave: ['x'],
+    gradFunc: (dy, saved, attrs) => {
+      const [x] = saved;
+      const axes = tf.util.parseAxisParam((attrs as { axis: number | number[] }).axis, x.shape);
+      const expanded = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
+      const reduceSize = axes.reduce((p, a) => p * x.shape[a], 1);
+      return {
+        x: () => {
+          const g = tf.reshape(dy as tf.Tensor, expanded);
+          const scaled = isMean ? tf.div(g, reduceSize) : g;
+          return expanded.every((d, i) => d === x.shape[i]) ? scaled : tf.mul(scaled, tf.fill(x.shape, 1));
+        },
+      };
+    },
+  };
+}
 
 /** Comparisons are piecewise constant: zero gradient. Needed when a gradient's mask is itself differentiated. */
 const comparisonKernels = [tf.Greater, tf.GreaterEqual, tf.Less, tf.LessEqual, tf.Equal, tf.NotEqual];
@@ -611,7 +668,8 @@ let registered = false;
  */
 export function registerGradients(): void {
   if (registered) return;
-  for (const g of [conv2dGrad, batchMatMulGrad, avgPoolGradGrad, resizeNearestGradGrad, gatherGrad, leakyReluGrad]) tf.registerGradient(g);
+  const reductionGrads = [reductionGrad(tf.Mean, true), reductionGrad(tf.Sum, false)];
+  for (const g of [conv2dGrad, fusedConv2dGrad, batchMatMulGrad, avgPoolGradGrad, resizeNearestGradGrad, gatherGrad, leakyReluGrad, ...reductionGrads]) tf.registerGradient(g);
   for (const g of zeroGradients) if (!tf.getGradient(g.kernelName)) tf.registerGradient(g);
   registerWasmFastPaths();
   registered = true;
