@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { useBackend } from '../dsl/index.ts';
-import { ceilingProbe, measureShape, mixGflops, shapeFlops, type ConvShape, type ShapeRate } from '../dsl/engine/ceiling.ts';
+import { bestOfPasses, ceilingProbe, measureShape, mixGflops, shapeFlops, type ConvShape, type ShapeRate } from '../dsl/engine/ceiling.ts';
 import { parseCpuInfo } from '../dsl/io/cpu.ts';
 import { small } from '../stargan/v2/config.ts';
 import { forwardConvs, forwardFlops, iterationFlops } from '../stargan/v2/flops.ts';
@@ -72,4 +72,13 @@ test('ceilingProbe: one rate per distinct shape per pass, its tensors freed by d
   assert.equal(tf.memory().numTensors, before + 4);
   probe.dispose();
   assert.equal(tf.memory().numTensors, before);
+});
+
+test('bestOfPasses: each shape\'s best of each kernel over the passes (the statistic of measureShape)', () => {
+  const a: ConvShape = { n: 1, h: 4, w: 4, k: 3, ci: 2, co: 2, pad: 'same' };
+  const b: ConvShape = { ...a, co: 4 };
+  const r = (s: ConvShape, convMs: number, matMulMs: number): ShapeRate => ({ shape: s, flops: shapeFlops(s), convMs, matMulMs });
+  const best = bestOfPasses([[r(a, 3, 5), r(b, 2, 9)], [r(a, 1, 6), r(b, 4, 8)], [r(a, 2, 7), r(b, 3, 1)]]);
+  assert.deepEqual(best.map((x) => [x.shape, x.convMs, x.matMulMs]), [[a, 1, 5], [b, 2, 1]]);
+  assert.throws(() => bestOfPasses([]), /no passes/);
 });
