@@ -15,7 +15,7 @@ import { loadCheckpoint, saveCheckpoint } from '../stargan/checkpoints/ours.ts';
 import { decoderOf, defaultTrain, emaBetaAt, validateNetConfig, type NetConfig, type TrainConfig } from '../stargan/v2/config.ts';
 import { datasetBatch } from '../stargan/data/batch.ts';
 import type { Dataset } from '../stargan/data/datasets.ts';
-import { EMOJI_VENDORS, type EmojiVendor } from '../stargan/data/emoji.ts';
+import { EMOJI_VENDORS } from '../stargan/data/emoji.ts';
 import { writeStackedPlots, type LossPlotOptions } from '../dsl/io/plot.ts';
 import type { PairedDataset } from '../stargan/data/skin-tones.ts';
 import { baselines, evaluateHeldOut, loadHeldOut, pairedGrid, type HeldOut } from '../stargan/eval/held-out.ts';
@@ -26,7 +26,7 @@ import { sampleGrids, writeGrid } from '../stargan/samples.ts';
 import { initTrainState, lossValues, step, type Batch, type StarGANConfig, type TrainState } from '../stargan/v2/step.ts';
 import { prepareRunDir, readLog, runDir } from './lib/run-folder.ts';
 import { runTraining } from './lib/run-training.ts';
-import { explicitNetFields, netConfigFrom, netFlagSpec, openData, resumeConflict, vendorsFrom } from './lib/v2-options.ts';
+import { explicitNetFields, netConfigFrom, type RunOptions, netFlagSpec, openData, resumeConflict, vendorsFrom } from './lib/v2-options.ts';
 import { backendFlag, backendFrom, choiceFlag, intFlag, numFlag, parseFlags, runMain, UserError } from './lib/cli.ts';
 
 const usage = `usage: tsx examples/train-celeba.ts [--data DIR] [options]
@@ -70,27 +70,13 @@ const flags = {
 
 type Values = ReturnType<typeof parseFlags<typeof flags>>['values'];
 
-interface Options {
-  readonly data?: string;
-  readonly attrs: string[];
-  readonly testSize: number;
+interface Options extends RunOptions {
   readonly emoji: 'tones' | 'vendors';
-  readonly vendors: EmojiVendor[];
   readonly net: NetConfig;
   readonly train: TrainConfig;
-  readonly batch: number;
   readonly iters: number;
-  readonly seed: number;
-  readonly augment: boolean;
-  readonly out?: string;
-  readonly sampleEvery: number;
-  readonly ckptEvery: number;
-  readonly logEvery: number;
   /** Iterations between held-out evaluations; 0 = none. */
   readonly evalEvery: number;
-  readonly resume: boolean;
-  /** Network flags the user gave explicitly (checked against a resumed checkpoint). */
-  readonly explicitNet: (keyof NetConfig)[];
 }
 
 function options(v: Values): Options {

@@ -12,10 +12,10 @@ import { writeLossPlot } from '../dsl/io/plot.ts';
 import { loadCheckpoint, saveCheckpoint } from '../stargan/checkpoints/ours.ts';
 import { datasetBatch } from '../stargan/data/batch.ts';
 import type { Dataset } from '../stargan/data/datasets.ts';
-import { EMOJI_VENDORS, type EmojiVendor } from '../stargan/data/emoji.ts';
+import { EMOJI_VENDORS } from '../stargan/data/emoji.ts';
 import { createImageCache, decodeUpFront, type ImageCache } from '../stargan/data/sampler.ts';
 import { sampleGrids, writeGrid } from '../stargan/samples.ts';
-import { decoderOf, defaultTrain, validateNetConfig, type NetConfig } from '../stargan/v2/config.ts';
+import { decoderOf, defaultTrain, validateNetConfig } from '../stargan/v2/config.ts';
 import {
   compatibleSchedule, defaultStep, stageAt, stages, stageStart, totalIterations, validateStepConfig,
   type StageLengths, type StepConfig, type StepRunConfig,
@@ -28,7 +28,7 @@ import {
 import { buildTripletPool, tripletBatch, type TripletPool } from '../stargan/step/triplets.ts';
 import { prepareRunDir, readLog, runDir } from './lib/run-folder.ts';
 import { runTraining } from './lib/run-training.ts';
-import { explicitNetFields, netConfigFrom, netFlagSpec, openData, resumeConflict, vendorsFrom } from './lib/v2-options.ts';
+import { explicitNetFields, netConfigFrom, type RunOptions, netFlagSpec, openData, resumeConflict, vendorsFrom } from './lib/v2-options.ts';
 import { backendFlag, backendFrom, intFlag, numFlag, parseFlags, runMain, UserError } from './lib/cli.ts';
 
 const usage = `usage: tsx examples/train-step.ts [--data DIR] [options]
@@ -74,22 +74,8 @@ const flags = {
 
 type Values = ReturnType<typeof parseFlags<typeof flags>>['values'];
 
-interface Options {
-  readonly data?: string;
-  readonly attrs: string[];
-  readonly testSize: number;
-  readonly vendors: EmojiVendor[];
+interface Options extends RunOptions {
   readonly run: StepRunConfig;
-  readonly batch: number;
-  readonly seed: number;
-  readonly augment: boolean;
-  readonly out?: string;
-  readonly sampleEvery: number;
-  readonly ckptEvery: number;
-  readonly logEvery: number;
-  readonly resume: boolean;
-  /** Network flags given explicitly (checked against a resumed checkpoint). */
-  readonly explicitNet: (keyof NetConfig)[];
   /** Whether any stage length was given explicitly (a resumed run may then change its schedule). */
   readonly explicitStages: boolean;
 }

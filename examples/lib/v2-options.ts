@@ -9,6 +9,24 @@ import { openTrainingData, type TrainingData } from '../../stargan/data/training
 import { decoderKinds, officialBase, type NetConfig } from '../../stargan/v2/config.ts';
 import { choiceFlag, intFlag, numFlag, UserError } from './cli.ts';
 
+/** The options both v2 training programs have: data, batches and the run folder. */
+export interface RunOptions {
+  readonly data?: string;
+  readonly attrs: string[];
+  readonly testSize: number;
+  readonly vendors: EmojiVendor[];
+  readonly batch: number;
+  readonly seed: number;
+  readonly augment: boolean;
+  readonly out?: string;
+  readonly sampleEvery: number;
+  readonly ckptEvery: number;
+  readonly logEvery: number;
+  readonly resume: boolean;
+  /** Network flags given explicitly (checked against a resumed checkpoint). */
+  readonly explicitNet: (keyof NetConfig)[];
+}
+
 /** The network flags, for a program's parseArgs table. */
 export const netFlagSpec = {
   img: { type: 'string' }, base: { type: 'string' }, 'max-conv': { type: 'string' }, 'mapping-hidden': { type: 'string' },
