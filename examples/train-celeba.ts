@@ -240,6 +240,7 @@ async function main(): Promise<void> {
 
   const save = () => saveCheckpoint(ckpt, cfg, state, ds.domains);
   let heldoutText = '';
+  let losses: ReturnType<typeof lossValues> = {}; // this iteration's, read from the tensors once
   const evalNow = (elapsed: number) => {
     if (!heldOut || o.evalEvery === 0) return;
     const line = evaluate(state, cfg, heldOut, ds.domains, o.seed, elapsed);
@@ -259,11 +260,12 @@ async function main(): Promise<void> {
       const it = state.iteration;
       // Evaluated before the bar redraws, so the bar shows this iteration's held-out error.
       if (o.evalEvery > 0 && (it % o.evalEvery === 0 || it === o.iters)) evalNow((performance.now() - t0) / 1000);
-      return { losses: lossSummary(lossValues(state.losses)) + heldoutText };
+      losses = lossValues(state.losses);
+      return { losses: lossSummary(losses) + heldoutText };
     },
     after: (it, elapsed) => {
       if (it % o.logEvery === 0 || it === o.iters) {
-        const line = { iteration: it, elapsed_s: Math.round(elapsed * 10) / 10, ...lossValues(state.losses) } as LogLine;
+        const line = { iteration: it, elapsed_s: Math.round(elapsed * 10) / 10, ...losses } as LogLine;
         log.push(line);
         fs.appendFileSync(logFile, JSON.stringify(line) + '\n');
       }
