@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { advance, disposeParams, key as makeKey } from '../dsl/index.ts';
 import { loadCheckpoint, saveCheckpoint } from '../stargan/checkpoints/ours.ts';
-import { decoderOf, defaultTrain, emaBetaAt, validateNetConfig, type NetConfig, type TrainConfig } from '../stargan/v2/config.ts';
+import { decoderOf, defaultTrain, emaBetaAt, lrScaleAt, validateNetConfig, type NetConfig, type TrainConfig } from '../stargan/v2/config.ts';
 import { datasetBatch } from '../stargan/data/batch.ts';
 import type { Dataset } from '../stargan/data/datasets.ts';
 import { EMOJI_VENDORS } from '../stargan/data/emoji.ts';
@@ -46,9 +46,12 @@ Training: --batch N (8) --iters N (total iterations, 10000) --lr X (1e-4) --f-lr
           --lambda-reg X (1) --lambda-sty X (1) --lambda-ds X (1) --lambda-cyc X (1)
           --ds-iter N (iterations for lambda_ds to decay to 0; 100000) --seed N (0)
           --ema-beta X (0.999) --ema-rampup X (EMA half-life ramp-up as StyleGAN2-ADA, e.g. 0.05; 0 = off)
+          --lr-decay-start N --lr-decay-iters N (lr and f-lr fall linearly to 0 over N iterations from
+            iteration N, as pix2pix's n_epochs_decay; default off, the official constant lr)
           --no-augment (no random resized crop / flip)
 Output:   --out DIR (runs/<dataset>-img<N>-<date>-<time>) --sample-every N (500) --ckpt-every N (500) --log-every N (10)
-          --resume (continue the run in --out from its checkpoint, exactly)
+          --resume (continue the run in --out from its checkpoint, exactly; training flags given
+            with it replace the checkpoint's, e.g. a late lr decay, and are saved with it)
           --eval-every N (paired error on the held-out skin-tone emoji; default --sample-every; 0 = off)
 Other:    --backend wasm|cpu (wasm) --threads N (wasm threads, 1; 2 pays off from img 64 / base 32) --vendors google,twitter --help
 CelebA:   --attrs A,B (Male) --test-size N (images held out for samples, 2000)
@@ -64,6 +67,7 @@ const flags = {
   'lambda-reg': { type: 'string' }, 'lambda-sty': { type: 'string' }, 'lambda-ds': { type: 'string' }, 'lambda-cyc': { type: 'string' },
   'ds-iter': { type: 'string' }, seed: { type: 'string' }, 'no-augment': { type: 'boolean' },
   'ema-beta': { type: 'string' }, 'ema-rampup': { type: 'string' }, 'eval-every': { type: 'string' },
+  'lr-decay-start': { type: 'string' }, 'lr-decay-iters': { type: 'string' },
   out: { type: 'string' }, 'sample-every': { type: 'string' }, 'ckpt-every': { type: 'string' }, 'log-every': { type: 'string' },
   resume: { type: 'boolean' }, ...backendFlag,
 } as const;
@@ -77,7 +81,15 @@ interface Options extends RunOptions {
   readonly iters: number;
   /** Iterations between held-out evaluations; 0 = none. */
   readonly evalEvery: number;
+  /** Training fields given explicitly (they replace a resumed checkpoint's). */
+  readonly explicitTrain: (keyof TrainConfig)[];
 }
+
+const trainFlagNames: [keyof TrainConfig, keyof Values][] = [
+  ['lr', 'lr'], ['fLr', 'f-lr'], ['lambdaReg', 'lambda-reg'], ['lambdaSty', 'lambda-sty'], ['lambdaDs', 'lambda-ds'],
+  ['lambdaCyc', 'lambda-cyc'], ['dsIter', 'ds-iter'], ['emaBeta', 'ema-beta'], ['emaRampup', 'ema-rampup'],
+  ['lrDecayStart', 'lr-decay-start'], ['lrDecayIters', 'lr-decay-iters'],
+];
 
 function options(v: Values): Options {
   const net = netConfigFrom(v);
@@ -89,6 +101,7 @@ function options(v: Values): Options {
     lambdaDs: numFlag('lambda-ds', v['lambda-ds'], 1), lambdaCyc: numFlag('lambda-cyc', v['lambda-cyc'], 1),
     dsIter: intFlag('ds-iter', v['ds-iter'], defaultTrain.dsIter),
     emaBeta: numFlag('ema-beta', v['ema-beta'], defaultTrain.emaBeta), emaRampup: numFlag('ema-rampup', v['ema-rampup'], 0),
+    lrDecayStart: intFlag('lr-decay-start', v['lr-decay-start'], 0, 0), lrDecayIters: intFlag('lr-decay-iters', v['lr-decay-iters'], 0, 0),
   };
   if (train.emaBeta > 1) throw new UserError(`--ema-beta must be in 0..1, got '${v['ema-beta']}'`, 2);
   const emoji = choiceFlag('emoji', v.emoji, ['tones', 'vendors'] as const, 'tones');
@@ -106,10 +119,14 @@ function options(v: Values): Options {
     logEvery: intFlag('log-every', v['log-every'], 10), evalEvery: paired ? intFlag('eval-every', v['eval-every'], sampleEvery, 0) : 0,
     resume: Boolean(v.resume),
     explicitNet: explicitNetFields(v),
+    explicitTrain: trainFlagNames.filter(([, flag]) => v[flag] !== undefined).map(([k]) => k),
   };
 }
 
-/** The training state: fresh, or restored from the run's checkpoint (whose config then wins). */
+/**
+ * The training state: fresh, or restored from the run's checkpoint (whose config then wins, but
+ * for the training flags given explicitly: a schedule may change on resume, and says so).
+ */
 function startState(o: Options, net: NetConfig, ckpt: string): { cfg: StarGANConfig; state: TrainState } {
   if (!o.resume) {
     const cfg = { net, train: o.train };
@@ -121,7 +138,11 @@ function startState(o: Options, net: NetConfig, ckpt: string): { cfg: StarGANCon
     disposeParams(loaded.state);
     throw new UserError(`${ckpt}: ${conflict}`);
   }
-  return loaded;
+  const changed = o.explicitTrain.filter((k) => loaded.cfg.train[k] !== o.train[k]);
+  if (changed.length === 0) return loaded;
+  console.log(`training config changed on resume: ${changed.map((k) => `${k} ${loaded.cfg.train[k] ?? 'unset'} -> ${o.train[k]}`).join(', ')}`);
+  const train = { ...loaded.cfg.train, ...Object.fromEntries(changed.map((k) => [k, o.train[k]])) };
+  return { ...loaded, cfg: { ...loaded.cfg, train } };
 }
 
 interface LogLine { iteration: number; elapsed_s: number; [loss: string]: number }
@@ -161,6 +182,7 @@ function evaluate(s: TrainState, cfg: StarGANConfig, set: HeldOut, domains: read
     iteration: s.iteration, elapsed_s: Math.round(elapsed * 10) / 10, eval_s: Math.round((performance.now() - t) / 100) / 10,
     cpu_s: Math.round((process.cpuUsage().user + process.cpuUsage().system) / 1e5) / 10, // this process's CPU time: what the run costs on a machine shared with others
     ema_beta: emaBetaAt(cfg.train, Math.max(0, s.iteration - 1)),
+    lr: cfg.train.lr * lrScaleAt(cfg.train, Math.max(0, s.iteration - 1)),
     latent: round(r.latent.all), latent_inside: round(r.latent.inside), latent_outside: round(r.latent.outside),
     ref: round(r.ref.all), ref_inside: round(r.ref.inside), ref_outside: round(r.ref.outside),
     ...Object.fromEntries(r.latentPerTarget.map((v, i) => [`latent_to_${domains[set.targets[i].domain]}`, round(v)])),

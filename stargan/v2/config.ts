@@ -72,6 +72,13 @@ export interface TrainConfig {
    * 0 or absent (checkpoints written before it existed): off, the constant emaBeta (official).
    */
   readonly emaRampup?: number;
+  /**
+   * Linear learning-rate decay to 0 (pix2pix/CycleGAN's `n_epochs_decay`, in iterations): lr and
+   * fLr are constant until lrDecayStart, then fall linearly to 0 over lrDecayIters iterations.
+   * 0 or absent: constant (official StarGAN v2).
+   */
+  readonly lrDecayStart?: number;
+  readonly lrDecayIters?: number;
 }
 
 export const officialBase = (img: number): number => 2 ** 14 / img;
@@ -105,6 +112,13 @@ export function validateNetConfig(c: NetConfig): E.Either<string, NetConfig> {
 /** The lambda_ds of an iteration: linear decay to 0 over dsIter (official: subtracted once per iteration). */
 export function lambdaDsAt(t: TrainConfig, iteration: number): number {
   return Math.max(0, t.lambdaDs * (1 - iteration / t.dsIter));
+}
+
+/** The factor on lr and fLr for the update that ends iteration `iteration + 1` (1 without a decay). */
+export function lrScaleAt(t: TrainConfig, iteration: number): number {
+  const n = t.lrDecayIters ?? 0;
+  if (!(n > 0)) return 1;
+  return Math.min(1, Math.max(0, 1 - (iteration - (t.lrDecayStart ?? 0)) / n));
 }
 
 /**

@@ -12,7 +12,7 @@ import {
   type AdamConfig, type AdamState, type Key, type Scalar,
 } from '../../dsl/index.ts';
 import * as tf from '@tensorflow/tfjs-core';
-import { emaBetaAt, lambdaDsAt, type NetConfig, type TrainConfig } from './config.ts';
+import { emaBetaAt, lambdaDsAt, lrScaleAt, type NetConfig, type TrainConfig } from './config.ts';
 import type { DiscriminatorParams } from './discriminator.ts';
 import { generator } from './generator.ts';
 import { discriminatorLoss, generatorLoss, targetStyle, type DLossParts, type GLossParts, type StyleSource } from './losses.ts';
@@ -95,8 +95,9 @@ export function initTrainState(key: Key, cfg: StarGANConfig): TrainState {
   return trainState(initNets(kNets, cfg.net), kRun);
 }
 
-export function adamFor(t: TrainConfig, net: keyof Nets): AdamConfig {
-  return { lr: net === 'mapping_network' ? t.fLr : t.lr, beta1: t.beta1, beta2: t.beta2, eps: 1e-8, weightDecay: t.weightDecay };
+/** Adam's settings for one network at an iteration (the learning rate follows lrScaleAt). */
+export function adamFor(t: TrainConfig, net: keyof Nets, iteration: number): AdamConfig {
+  return { lr: (net === 'mapping_network' ? t.fLr : t.lr) * lrScaleAt(t, iteration), beta1: t.beta1, beta2: t.beta2, eps: 1e-8, weightDecay: t.weightDecay };
 }
 
 export type Guidance = 'latent' | 'reference';
@@ -144,7 +145,7 @@ export function gGrads(cfg: StarGANConfig, s: TrainState, b: Batch, g: Guidance)
 export function dStep(cfg: StarGANConfig, s: TrainState, b: Batch, g: Guidance): TrainState {
   return tidyTree(() => {
     const { value, grads, parts } = dGrads(cfg, s, b, g);
-    const [d, opt] = adamStep(adamFor(cfg.train, 'discriminator'), grads, s.opt.discriminator, s.nets.discriminator);
+    const [d, opt] = adamStep(adamFor(cfg.train, 'discriminator', s.iteration), grads, s.opt.discriminator, s.nets.discriminator);
     return { ...s, nets: { ...s.nets, discriminator: d }, opt: { ...s.opt, discriminator: opt }, losses: { ...s.losses, ...logged('D', g, value, parts) } };
   });
 }
@@ -156,7 +157,7 @@ export function gStep(cfg: StarGANConfig, s: TrainState, b: Batch, g: Guidance):
     let nets: Nets = s.nets;
     let opt: Optimizers = s.opt;
     for (const n of trainedBy(g)) {
-      const [p, o] = adamStep(adamFor(cfg.train, n), grads[n]!, s.opt[n] as AdamState<unknown>, s.nets[n] as unknown);
+      const [p, o] = adamStep(adamFor(cfg.train, n, s.iteration), grads[n]!, s.opt[n] as AdamState<unknown>, s.nets[n] as unknown);
       nets = { ...nets, [n]: p };
       opt = { ...opt, [n]: o };
     }
