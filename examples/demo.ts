@@ -55,6 +55,8 @@ async function main(): Promise<void> {
   console.log(`  latent-guided              ${f(m.latent.all)}  ${f(m.latent.inside)}   ${f(m.latent.outside)}`);
   console.log(`  reference-guided           ${f(m.ref.all)}  ${f(m.ref.inside)}   ${f(m.ref.outside)}`);
   console.log(`  source unchanged           ${f(base.all)}  ${f(base.inside)}   ${f(base.outside)}`);
+  console.log(`outside the changed region, latent-guided: ${f(m.latentOutside.background)} on the white background, ${f(m.latentOutside.drawing)} on the rest of the drawing`);
+  console.log(`translated into its own tone (the truth is the source): ${f(m.toSource.all)} (background ${f(m.toSource.background)}, drawing ${f(m.toSource.drawing)})`);
   console.log(`grid: ${path.resolve(grid)} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
 }
 

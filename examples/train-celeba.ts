@@ -185,6 +185,8 @@ function evaluate(s: TrainState, cfg: StarGANConfig, set: HeldOut, domains: read
     lr: cfg.train.lr * lrScaleAt(cfg.train, Math.max(0, s.iteration - 1)),
     latent: round(r.latent.all), latent_inside: round(r.latent.inside), latent_outside: round(r.latent.outside),
     ref: round(r.ref.all), ref_inside: round(r.ref.inside), ref_outside: round(r.ref.outside),
+    latent_outside_background: round(r.latentOutside.background), latent_outside_drawing: round(r.latentOutside.drawing),
+    to_source: round(r.toSource.all), to_source_background: round(r.toSource.background), to_source_drawing: round(r.toSource.drawing),
     ...Object.fromEntries(r.latentPerTarget.map((v, i) => [`latent_to_${domains[set.targets[i].domain]}`, round(v)])),
     identity: round(base.identity.all), identity_inside: round(base.identity.inside), identity_outside: round(base.identity.outside),
     mean_shift: round(base.meanShift.all), mean_shift_inside: round(base.meanShift.inside), mean_shift_outside: round(base.meanShift.outside),

@@ -31,7 +31,7 @@ import { allFeatures, classProbabilities, featureNetAt, packageModelHandler, poo
 import { featureSet, frechetDistance, moments, traceSqrtFeatureSpace, traceSqrtSampleSpace } from '../stargan/eval/fid.ts';
 import { matmul, matmulNT, matrix, sqrtmPsd, symmetricEigen, transpose, type Matrix } from '../stargan/eval/linalg.ts';
 import { groupDiversity } from '../stargan/eval/lpips.ts';
-import { baselineErrors, CHANGED_REGION_THRESHOLD, changedRegion, meanImage, pairedScores } from '../stargan/eval/paired.ts';
+import { BACKGROUND_LEVEL, backgroundPixels, baselineErrors, CHANGED_REGION_THRESHOLD, changedRegion, meanImage, outsideSplit, pairedScores } from '../stargan/eval/paired.ts';
 import { domainImages, realMoments, referenceIndices, runTask, type EvalContext } from '../stargan/eval/protocol.ts';
 import { pngBytes, put, pattern } from './lib/images.ts';
 
@@ -386,6 +386,21 @@ describe('paired errors', () => {
     assert.ok(Math.abs(m.psnrChanged - 10 * Math.log10(3 / 0.5)) < 1e-6);
     assert.ok(Math.abs(m.l1Unchanged - 0.5) < 1e-7);
     assert.ok(Math.abs(m.psnrUnchanged - 10 * Math.log10(4)) < 1e-6);
+  });
+
+  test('outside the changed region, split into the source\'s white background and the rest of the drawing, by hand', () => {
+    // 4 pixels: 0 white background, 1 drawing (grey), 2 changed, 3 almost white (0.94 in R: drawing)
+    const s4 = Float32Array.from([1, 0, -1, 0.88, /* G */ 1, 0, -1, 1, /* B */ 1, 0, -1, 1]);
+    const t4 = Float32Array.from([1, 0, 1, 0.88, 1, 0, 1, 1, 1, 0, 1, 1]); // pixel 2 changes black -> white
+    const region = changedRegion(s4, t4);
+    assert.deepEqual(Array.from(region), [0, 0, 1, 0]);
+    assert.equal(BACKGROUND_LEVEL, 0.95);
+    assert.deepEqual(Array.from(backgroundPixels(s4)), [1, 0, 0, 0]);
+    // output: background off by 0.1 in every channel, pixel 1 by 0.3 in R, pixel 3 exact, pixel 2 anything
+    const out = Float32Array.from([0.8, 0.6, 0, 0.88, 0.8, 0, 0, 1, 0.8, 0, 0, 1]);
+    const split = outsideSplit(out, t4, region, s4);
+    assert.ok(Math.abs(split.background - 0.1) < 1e-6, `background ${split.background}`);
+    assert.ok(Math.abs(split.drawing - 0.3 / 6) < 1e-6, `drawing ${split.drawing}`); // pixels 1 and 3: 0.3 over 6 values
   });
 
   test('the domain mean image is the per-pixel mean', () => {

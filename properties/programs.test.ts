@@ -142,6 +142,23 @@ describe('resume', () => {
     assert.deepEqual(log, [1, 2, 3, 4]);
   });
 
+  test('training flags given with --resume replace the checkpoint\'s: a late lr decay added at k equals the run that had it from the start', () => {
+    const decay = ['--lr-decay-start', '2', '--lr-decay-iters', '3'];
+    const straight = path.join(tmp, 'straight-decay');
+    assertOk(run('train-celeba', [...common(), '--out', straight, '--iters', '4', ...decay]));
+    const split = path.join(tmp, 'split-decay');
+    assertOk(run('train-celeba', [...common(), '--out', split, '--iters', '2']));
+    const r = run('train-celeba', [...common(), '--out', split, '--iters', '4', '--resume', ...decay]);
+    assertOk(r);
+    assert.match(r.stdout, /training config changed on resume: lrDecayStart 0 -> 2, lrDecayIters 0 -> 3/);
+    assertSameWeights(path.join(straight, 'checkpoint.safetensors'), path.join(split, 'checkpoint.safetensors'));
+    const saved = JSON.parse(readSafetensors(path.join(split, 'checkpoint.safetensors')).metadata.train_config);
+    assert.deepEqual([saved.lrDecayStart, saved.lrDecayIters], [2, 3], 'saved with the checkpoint');
+    const plain = path.join(tmp, 'straight-no-decay');
+    assertOk(run('train-celeba', [...common(), '--out', plain, '--iters', '4']));
+    assert.throws(() => assertSameWeights(path.join(plain, 'checkpoint.safetensors'), path.join(split, 'checkpoint.safetensors')), /differs/, 'the decay changed the last two updates');
+  });
+
   test('Ctrl-C saves a checkpoint and exits 130; --resume continues to the same weights', async () => {
     const out = path.join(tmp, 'interrupted');
     const child = spawn(process.execPath, ['--import', 'tsx', 'examples/train-celeba.ts', ...common(), '--out', out, '--iters', '1000'], { timeout: CHILD_TIMEOUT_MS });

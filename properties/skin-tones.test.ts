@@ -2,8 +2,8 @@
  * The skin-tone emoji default and what trains on it: the dataset (six domains, files
  * index-aligned across tones, a fixed held-out set disjoint from train, the anchor's split,
  * one-line errors), the paired metric (pure, in [0, 1] units, inside / outside the changed
- * region), and the EMA warm-up schedule (a pure function of the iteration; off = the
- * official constant; StyleGAN2-ADA's ramp).
+ * region), and the schedules of long runs: the EMA warm-up (a pure function of the iteration;
+ * off = the official constant; StyleGAN2-ADA's ramp) and the late learning-rate decay.
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,12 +12,12 @@ import fc from 'fast-check';
 import * as tf from '@tensorflow/tfjs-core';
 import './lib/setup.ts';
 import { disposeParams, key, leaves, mapParams, tidyTree } from '../dsl/index.ts';
-import { defaultTrain, emaBetaAt, type NetConfig, type TrainConfig } from '../stargan/v2/config.ts';
+import { defaultTrain, emaBetaAt, lrScaleAt, type NetConfig, type TrainConfig } from '../stargan/v2/config.ts';
 import { numpyPermutation } from '../stargan/data/numpy-permutation.ts';
 import { SKIN_TONE_DOMAINS, skinToneDataset } from '../stargan/data/skin-tones.ts';
 import { changedRegion, pairedL1 } from '../stargan/eval/paired.ts';
 import { baselines, type HeldOut } from '../stargan/eval/held-out.ts';
-import { emaUpdate, initTrainState, type StarGANConfig } from '../stargan/v2/step.ts';
+import { adamFor, emaUpdate, initTrainState, type StarGANConfig } from '../stargan/v2/step.ts';
 
 /** Asserts f throws one line that contains every fragment. */
 function throwsWith(f: () => unknown, ...fragments: string[]): void {
@@ -217,5 +217,31 @@ describe('EMA warm-up', () => {
       disposeParams(s.opt);
     }
     assert.equal(tf.memory().numTensors, before);
+  });
+});
+
+describe('learning-rate decay', () => {
+  test('off (default, and absent in old checkpoints): lr and f-lr constant at every iteration', () => {
+    const { lrDecayStart: _, lrDecayIters: __, ...old } = { ...defaultTrain, lrDecayStart: 0, lrDecayIters: 0 };
+    for (const it of [0, 1, 600, 1e5, 1e7]) {
+      assert.equal(lrScaleAt(defaultTrain, it), 1);
+      assert.equal(lrScaleAt(old, it), 1);
+      assert.equal(adamFor(old, 'generator', it).lr, defaultTrain.lr);
+      assert.equal(adamFor(old, 'mapping_network', it).lr, defaultTrain.fLr);
+    }
+  });
+
+  test('linear to 0 (pix2pix\'s n_epochs_decay): 1 up to the start, 0 from start + iters on, monotone, both learning rates alike', () => {
+    fc.assert(fc.property(fc.nat(1e5), fc.integer({ min: 1, max: 1e5 }), fc.nat(3e5), fc.nat(3e5), (start, iters, a, b) => {
+      const t: TrainConfig = { ...defaultTrain, lr: 5e-4, lrDecayStart: start, lrDecayIters: iters };
+      const [lo, hi] = a <= b ? [a, b] : [b, a];
+      assert.ok(lrScaleAt(t, lo) >= lrScaleAt(t, hi));
+      assert.equal(lrScaleAt(t, Math.min(lo, start)), 1);
+      assert.equal(lrScaleAt(t, start + iters + lo), 0);
+      const mid = start + Math.floor(iters / 2);
+      assert.ok(Math.abs(lrScaleAt(t, mid) - (1 - Math.floor(iters / 2) / iters)) < 1e-12);
+      assert.equal(adamFor(t, 'generator', mid).lr, 5e-4 * lrScaleAt(t, mid));
+      assert.equal(adamFor(t, 'mapping_network', mid).lr, t.fLr * lrScaleAt(t, mid));
+    }), { numRuns: 200, seed: 5 });
   });
 });

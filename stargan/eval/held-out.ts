@@ -16,7 +16,7 @@ import type { PairedDataset } from '../data/skin-tones.ts';
 import type { EmaNets } from '../v2/nets.ts';
 import { latentStyles, translate, type Grid } from '../samples.ts';
 import { styleEncoder } from '../v2/style-encoder.ts';
-import { changedRegion, meanPairedL1, pairedL1, type PairedL1 } from './paired.ts';
+import { changedRegion, meanOutsideSplit, meanPairedL1, outsideSplit, pairedL1, type OutsideSplit, type PairedL1 } from './paired.ts';
 
 /** The held-out images, loaded once: NCHW float32 in [-1, 1]. */
 export interface HeldOut {
@@ -73,6 +73,13 @@ export interface HeldOutMetrics {
   readonly ref: PairedL1;
   /** Latent-guided `all` per target domain (in `targets` order). */
   readonly latentPerTarget: readonly number[];
+  /** Latent-guided, the error outside the changed region split into the source's background and the rest of the drawing. */
+  readonly latentOutside: OutsideSplit;
+  /**
+   * Latent-guided into the source's own domain, where the truth is the source itself: how well G
+   * copies an image it need not change (mean L1 over all pixels, and that split).
+   */
+  readonly toSource: { readonly all: number } & OutsideSplit;
 }
 
 const CHUNK = 20; // images per generator pass: bounds memory at large img
@@ -103,12 +110,18 @@ export function evaluateHeldOut(ema: EmaNets, set: HeldOut, latentDim: number, w
   const zs = split(key, latents);
   const lat: PairedL1[] = [];
   const refs: PairedL1[] = [];
+  const splits: OutsideSplit[] = [];
+  const latentOut = (k: Key, domain: number) => {
+    const s = tf.tidy(() => latentStyles(ema, tf.tile(normal(k, [1, latentDim] as const), [n, 1]) as Tensor<[number, number]>, domain));
+    const out = translateAll(ema, src, s, n, img, wHpf);
+    s.dispose();
+    return out;
+  };
   const latentPerTarget = set.targets.map((t) => {
     const real = set.real[t.domain];
     const perZ = zs.map((k) => {
-      const s = tf.tidy(() => latentStyles(ema, tf.tile(normal(k, [1, latentDim] as const), [n, 1]) as Tensor<[number, number]>, t.domain));
-      const out = translateAll(ema, src, s, n, img, wHpf);
-      s.dispose();
+      const out = latentOut(k, t.domain);
+      splits.push(outsideSplit(out, real, t.region, src, n));
       return pairedL1(out, real, t.region, n);
     });
     lat.push(...perZ);
@@ -118,7 +131,13 @@ export function evaluateHeldOut(ema: EmaNets, set: HeldOut, latentDim: number, w
     refs.push(pairedL1(out, real, t.region, n));
     return meanPairedL1(perZ).all;
   });
-  return { latent: meanPairedL1(lat), ref: meanPairedL1(refs), latentPerTarget };
+  const none = new Uint8Array(n * img * img);
+  const own = zs.map((k) => latentOut(k, set.srcDomain));
+  const toSource = {
+    all: meanPairedL1(own.map((out) => pairedL1(out, src, none, n))).all,
+    ...meanOutsideSplit(own.map((out) => outsideSplit(out, src, none, src, n))),
+  };
+  return { latent: meanPairedL1(lat), ref: meanPairedL1(refs), latentPerTarget, latentOutside: meanOutsideSplit(splits), toSource };
 }
 
 /** What a translation must beat: trivial outputs scored like the generator's (the anchor's baselines). */

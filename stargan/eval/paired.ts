@@ -147,6 +147,52 @@ export function pairedL1(out: Float32Array, truth: Float32Array, region: Uint8Ar
   return l1Of(errorSums(out, truth, region, n));
 }
 
+/**
+ * A source pixel is background when every channel is at least this, in [0, 1] units: the emoji
+ * are composited on white, so this is the white around the drawing.
+ */
+export const BACKGROUND_LEVEL = 0.95;
+
+/** Per pixel, 1 where the source is background (white): (n, 3, H, W) -> (n, H * W). */
+export function backgroundPixels(src: Float32Array, n = 1): Uint8Array {
+  const plane = planeOf('backgroundPixels', n, src, src);
+  const mask = new Uint8Array(n * plane);
+  for (let i = 0; i < n; i++) {
+    for (let p = 0; p < plane; p++) {
+      let white = 1;
+      for (let c = 0; c < 3; c++) if (to01(src[(i * 3 + c) * plane + p]) < BACKGROUND_LEVEL) white = 0;
+      mask[i * plane + p] = white;
+    }
+  }
+  return mask;
+}
+
+/** Mean L1 outside the changed region, split by the source: its white background, and the rest of the drawing. */
+export interface OutsideSplit {
+  readonly background: number;
+  readonly drawing: number;
+}
+
+/**
+ * Where the error outside the changed region is: on the source's background, or on the unchanged
+ * part of the drawing (outlines, clothes, objects). Each is the `outside` L1 with the other part
+ * counted as changed (excluded). out, truth, src: (n, 3, H, W); region: (n, H * W).
+ */
+export function outsideSplit(out: Float32Array, truth: Float32Array, region: Uint8Array, src: Float32Array, n = 1): OutsideSplit {
+  const bg = backgroundPixels(src, n);
+  const excluding = (other: (b: number) => number) => Uint8Array.from(region, (r, k) => r | other(bg[k]));
+  return {
+    background: l1Of(errorSums(out, truth, excluding((b) => 1 - b), n)).outside,
+    drawing: l1Of(errorSums(out, truth, excluding((b) => b), n)).outside,
+  };
+}
+
+/** The mean of several OutsideSplit, field by field. */
+export function meanOutsideSplit(xs: readonly OutsideSplit[]): OutsideSplit {
+  const mean = (k: keyof OutsideSplit) => xs.reduce((s, x) => s + x[k], 0) / xs.length;
+  return { background: mean('background'), drawing: mean('drawing') };
+}
+
 /** The mean of several PairedL1 (e.g. over targets and latents), field by field. */
 export function meanPairedL1(xs: readonly PairedL1[]): PairedL1 {
   const mean = (k: keyof PairedL1) => xs.reduce((s, x) => s + x[k], 0) / xs.length;
