@@ -98,8 +98,9 @@ function convFilterGradStride1(x: tf.Tensor4D, dy: tf.Tensor4D, filterShape: num
     const dyT = tf.reshape(tf.transpose(dy, [3, 0, 1, 2]), [co, rows]);
     return tf.reshape(tf.transpose(longProduct(dyT, tf.reshape(x, [rows, k]))), [kh, kw, ci, co]);
   }
-  const xp = unpadded ? x : tf.pad(x, [[0, 0], [top, bottom], [left, right], [0, 0]]);
-  return ci * 4 <= co ? filterGradByInputFilter(xp, dy, kh, kw) : filterGradByDyFilter(xp, dy, kh, kw);
+  if (ci * 4 > co) return filterGradByDyFilter(x, dy, kh, kw, info.padInfo);
+  const xp = unpadded ? x : tf.pad(x, [[0, 0], [top, bottom], [left, right], [0, 0]]); // the "filter": padded for real (small: few channels)
+  return filterGradByInputFilter(xp, dy, kh, kw);
 }
 
 /**
@@ -137,8 +138,8 @@ const bandLength = 4096;
 
 /**
  * The general stride-1 weight gradient as forward convs (XNNPACK, threaded) with batch and
- * channels swapped: input xp as [Ci, Hp, Wp, N], "filter" dy as [Ho, Wo, N, Co], valid ->
- * [Ci, KH, KW, Co]. 15-25 % faster than stacking KH*KW shifted copies of dy for one matMul
+ * channels swapped: input x as [Ci, H, W, N] with the forward conv's padding (explicit, so no
+ * padded copy of x), "filter" dy as [Ho, Wo, N, Co] -> [Ci, KH, KW, Co]. 15-25 % faster than stacking KH*KW shifted copies of dy for one matMul
  * (pads and a concat are single-threaded loops on wasm). Only forward ops: second order through
  * it is not needed (R1 differentiates the input gradient, never the weight gradient).
  *
@@ -150,22 +151,29 @@ const bandLength = 4096;
  *   megabytes from memory. Bands of rows (reductions of ~4,096) summed afterwards are ~20 %
  *   faster there (slices are block copies, the Slice fast path below).
  */
-function filterGradByDyFilter(xp: tf.Tensor4D, dy: tf.Tensor4D, kh: number, kw: number): tf.Tensor4D {
-  const [n, , , ci] = xp.shape;
+function filterGradByDyFilter(x: tf.Tensor4D, dy: tf.Tensor4D, kh: number, kw: number, pad: Conv2DInfo['padInfo']): tf.Tensor4D {
+  const [n, h, , ci] = x.shape;
   const [, ho, wo, co] = dy.shape;
   const r = interleave(ci);
-  const xT = channelsAsBatch(xp, r); // [Ci/r, Hp, Wp*r, N]
+  const xT = channelsAsBatch(x, r); // [Ci/r, H, W*r, N]; zero-padded by the conv (explicit padding, r columns per pixel)
   const dyT = tf.transpose(dy, [1, 2, 0, 3]) as tf.Tensor4D; // [Ho, Wo, N, Co]
-  const conv = (xs: tf.Tensor4D, ds: tf.Tensor4D) => tf.conv2d(xs, ds, 1, 'valid', 'NHWC', [1, r]); // [Ci/r, KH, KW*r, Co]
+  const conv = (xs: tf.Tensor4D, ds: tf.Tensor4D, top: number, bottom: number) =>
+    tf.conv2d(xs, ds, 1, [[0, 0], [top, bottom], [pad.left * r, pad.right * r], [0, 0]], 'NHWC', [1, r]); // [Ci/r, KH, KW*r, Co]
   let out: tf.Tensor4D;
   const rows = Math.max(1, Math.floor(bandLength / (wo * n)));
   if (ho * wo * n <= bandAbove || rows >= ho) {
-    out = conv(xT, dyT);
+    out = conv(xT, dyT, pad.top, pad.bottom);
   } else {
     const partials: tf.Tensor4D[] = [];
     for (let b = 0; b < ho; b += rows) {
       const len = Math.min(rows, ho - b);
-      partials.push(conv(tf.slice(xT, [0, b, 0, 0], [ci / r, len + kh - 1, -1, -1]), tf.slice(dyT, [b, 0, 0, 0], [len, -1, -1, -1])));
+      // the band's rows of the padded input, [b, b + len + KH - 1), are rows [b - top, ...) of x; the part outside x is padding
+      const from = b - pad.top;
+      const to = from + len + kh - 1;
+      const lo = Math.max(0, from);
+      const hi = Math.min(h, to);
+      const xs = tf.slice(xT, [0, lo, 0, 0], [ci / r, hi - lo, -1, -1]);
+      partials.push(conv(xs, tf.slice(dyT, [b, 0, 0, 0], [len, -1, -1, -1]), lo - from, to - hi));
     }
     out = tf.addN(partials);
   }
@@ -182,8 +190,9 @@ function filterGradByInputFilter(xp: tf.Tensor4D, dy: tf.Tensor4D, kh: number, k
   const ci = xp.shape[3];
   const co = dy.shape[3];
   const r = interleave(co);
-  const dyp = tf.pad(dy, [[0, 0], [kh - 1, kh - 1], [kw - 1, kw - 1], [0, 0]]) as tf.Tensor4D;
-  const out = tf.conv2d(channelsAsBatch(dyp, r), tf.transpose(xp, [1, 2, 0, 3]) as tf.Tensor4D, 1, 'valid', 'NHWC', [1, r]); // [Co/r, KH, KW*r, Ci]
+  // dy zero-padded by the kernel size, by the conv's explicit padding (r columns per pixel after the interleave)
+  const pads: [[number, number], [number, number], [number, number], [number, number]] = [[0, 0], [kh - 1, kh - 1], [(kw - 1) * r, (kw - 1) * r], [0, 0]];
+  const out = tf.conv2d(channelsAsBatch(dy, r), tf.transpose(xp, [1, 2, 0, 3]) as tf.Tensor4D, 1, pads, 'NHWC', [1, r]); // [Co/r, KH, KW*r, Ci]
   const flipped = tf.reshape(tf.transpose(tf.reshape(out, [co / r, kh * kw, r, ci]), [1, 3, 0, 2]), [kh, kw, ci, co]);
   return tf.reverse(flipped, [0, 1]) as tf.Tensor4D;
 }
@@ -266,10 +275,10 @@ export function convInputGrad(dy: tf.Tensor4D, filter: tf.Tensor4D, xShape: numb
   }
   const flipped = flippedFilter(filter);
   if (kh === 1 && kw === 1 && unpadded) return tf.conv2d(dy, flipped, 1, 'valid');
-  const repadded = tf.pad(dy, [
+  // dy "re-padded" by the conv itself (explicit padding: XNNPACK reads zeros for the border, no PadV2 copy of dy)
+  return tf.conv2d(dy, flipped, 1, [
     [0, 0], [kh - 1 - padInfo.top, kh - 1 - padInfo.bottom], [kw - 1 - padInfo.left, kw - 1 - padInfo.right], [0, 0],
   ]);
-  return tf.conv2d(repadded, flipped, 1, 'valid');
 }
 
 /**
