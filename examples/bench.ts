@@ -16,7 +16,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { advance, backendNames, key, normal, split, useBackend, type BackendName } from '../dsl/index.ts';
-import { KernelProfiler, profileTable } from '../dsl/engine/profile.ts';
+import { KernelProfiler, profileTable, type KernelStat } from '../dsl/engine/profile.ts';
 import { useThreadedWasm } from '../dsl/engine/wasm-threads.ts';
 import { bestOfPasses, ceilingProbe, type ShapeRate } from '../dsl/engine/ceiling.ts';
 import { ceilingFigures, ceilingShapes, measureCeiling, mergeRuns, type CeilingFigures, type CeilingRun } from './lib/ceiling.ts';
@@ -250,6 +250,16 @@ async function main() {
   prof.uninstall();
   disposeBatch(b);
   peakBytes = Math.max(peakBytes, prof.peakBytes);
+  // And 4 instrumented G forwards (--profile only).
+  const gProf = new KernelProfiler(tf.getBackend(), false);
+  let gProfMs = 0;
+  if (o.profile) {
+    gProf.install();
+    const t1 = performance.now();
+    gProf.run(() => { for (let i = 0; i < 4; i++) gForward(); });
+    gProfMs = (performance.now() - t1) / 4;
+    gProf.uninstall();
+  }
 
   console.log(`load average after the timed runs: ${loadAvg()}`);
   // Our thread count's ceiling once more, after our timed runs (each shape's best of both).
@@ -301,6 +311,19 @@ async function main() {
     console.log(`slow paths: Conv2DBackpropInput ${slowInput} calls, BatchMatMul with a transpose flag ${flagged} calls`);
     console.log(`\ntop ${o.top} kernel calls by input shapes:`);
     console.log(profileTable([...prof.byShape.entries()], profMs, o.top, 96));
+    const gRows = [...gProf.byKernel.entries()].map(([k, st]): [string, KernelStat] => [k, { calls: st.calls / 4, ms: st.ms / 4, flops: st.flops / 4 }]);
+    console.log(`\nper-kernel profile of a G forward (mean of 4): ${gProfMs.toFixed(0)} ms wall (instrumented)`);
+    console.log(profileTable(gRows, gProfMs, 12, 28));
+    // What the products alone allow: the workload's FLOPs over the time of its Conv2D / BatchMatMul kernels only.
+    const productsMs = (r: [string, KernelStat][]) => r.filter(([, st]) => st.flops > 0).reduce((a, [, st]) => a + st.ms, 0);
+    if (ours) {
+      const bound = (label: string, gflop: number, r: [string, KernelStat][], ceilingGflops: number) => {
+        const rate = gflop / productsMs(r) * 1e3;
+        console.log(`${label}: its convolutions and products alone run at ${rate.toFixed(1)} GFLOP/s = ${(rate / ceilingGflops).toFixed(2)} of the interleaved ceiling (the bound with every other kernel and all JS at zero)`);
+      };
+      bound('training iteration', iterFlops / 1e9, rows, ours.iteration);
+      bound('G forward', fw.G / 1e9, gRows, ours.gForward);
+    }
   }
 
   if (o.tsc) console.log(`\ntsc --noEmit on the project: ${timeTsc().toFixed(1)} s`);
