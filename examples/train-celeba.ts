@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { advance, disposeParams, key as makeKey } from '../dsl/index.ts';
 import { loadCheckpoint, saveCheckpoint } from '../stargan/checkpoints/ours.ts';
-import { decoderOf, defaultTrain, emaBetaAt, lrScaleAt, validateNetConfig, type NetConfig, type TrainConfig } from '../stargan/v2/config.ts';
+import { decoderOf, defaultTrain, emaBetaAt, validateNetConfig, type NetConfig, type TrainConfig } from '../stargan/v2/config.ts';
 import { datasetBatch } from '../stargan/data/batch.ts';
 import type { Dataset } from '../stargan/data/datasets.ts';
 import { EMOJI_VENDORS } from '../stargan/data/emoji.ts';
@@ -23,7 +23,7 @@ import { createImageCache, decodeUpFront, type ImageCache } from '../stargan/dat
 import { detectLandmarks, landmarkTable, readDetections, writeDetections, type LandmarkTable } from '../stargan/data/face-landmarks.ts';
 import { loadFaceNets } from '../stargan/eval/faces.ts';
 import { sampleGrids, writeGrid } from '../stargan/samples.ts';
-import { initTrainState, lossValues, step, type Batch, type StarGANConfig, type TrainState } from '../stargan/v2/step.ts';
+import { adamFor, initTrainState, lossValues, step, type Batch, type StarGANConfig, type TrainState } from '../stargan/v2/step.ts';
 import { prepareRunDir, readLog, runDir } from './lib/run-folder.ts';
 import { runTraining } from './lib/run-training.ts';
 import { explicitNetFields, netConfigFrom, type RunOptions, netFlagSpec, openData, resumeConflict, vendorsFrom } from './lib/v2-options.ts';
@@ -182,7 +182,7 @@ function evaluate(s: TrainState, cfg: StarGANConfig, set: HeldOut, domains: read
     iteration: s.iteration, elapsed_s: Math.round(elapsed * 10) / 10, eval_s: Math.round((performance.now() - t) / 100) / 10,
     cpu_s: Math.round((process.cpuUsage().user + process.cpuUsage().system) / 1e5) / 10, // this process's CPU time: what the run costs on a machine shared with others
     ema_beta: emaBetaAt(cfg.train, Math.max(0, s.iteration - 1)),
-    lr: cfg.train.lr * lrScaleAt(cfg.train, Math.max(0, s.iteration - 1)),
+    lr: adamFor(cfg.train, 'generator', Math.max(0, s.iteration - 1)).lr,
     latent: round(r.latent.all), latent_inside: round(r.latent.inside), latent_outside: round(r.latent.outside),
     ref: round(r.ref.all), ref_inside: round(r.ref.inside), ref_outside: round(r.ref.outside),
     latent_outside_background: round(r.latentOutside.background), latent_outside_drawing: round(r.latentOutside.drawing),

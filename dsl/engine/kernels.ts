@@ -139,8 +139,9 @@ const bandLength = 4096;
 /**
  * The general stride-1 weight gradient as forward convs (XNNPACK, threaded) with batch and
  * channels swapped: input x as [Ci, H, W, N] with the forward conv's padding (explicit, so no
- * padded copy of x), "filter" dy as [Ho, Wo, N, Co] -> [Ci, KH, KW, Co]. 15-25 % faster than stacking KH*KW shifted copies of dy for one matMul
- * (pads and a concat are single-threaded loops on wasm). Only forward ops: second order through
+ * padded copy of x), "filter" dy as [Ho, Wo, N, Co] -> [Ci, KH, KW, Co]. 15-25 % faster than
+ * stacking KH*KW shifted copies of dy for one matMul (pads and a concat are single-threaded
+ * loops on wasm). Only forward ops: second order through
  * it is not needed (R1 differentiates the input gradient, never the weight gradient).
  *
  * - XNNPACK tiles each image's output pixels by 4 rows, and a 3x3 output wastes a quarter of

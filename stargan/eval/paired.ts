@@ -188,15 +188,16 @@ export function outsideSplit(out: Float32Array, truth: Float32Array, region: Uin
 }
 
 /** The mean of several OutsideSplit, field by field. */
-export function meanOutsideSplit(xs: readonly OutsideSplit[]): OutsideSplit {
-  const mean = (k: keyof OutsideSplit) => xs.reduce((s, x) => s + x[k], 0) / xs.length;
-  return { background: mean('background'), drawing: mean('drawing') };
+export const meanOutsideSplit = (xs: readonly OutsideSplit[]): OutsideSplit => fieldMeans(xs, ['background', 'drawing']);
+
+/** The field-by-field mean of records of numbers. */
+function fieldMeans<T extends Record<K, number>, K extends string>(xs: readonly T[], keys: readonly K[]): Record<K, number> {
+  return Object.fromEntries(keys.map((k) => [k, xs.reduce((s, x) => s + x[k], 0) / xs.length])) as Record<K, number>;
 }
 
 /** The mean of several PairedL1 (e.g. over targets and latents), field by field. */
 export function meanPairedL1(xs: readonly PairedL1[]): PairedL1 {
-  const mean = (k: keyof PairedL1) => xs.reduce((s, x) => s + x[k], 0) / xs.length;
-  return { all: mean('all'), inside: mean('inside'), outside: mean('outside') };
+  return fieldMeans(xs, ['all', 'inside', 'outside']);
 }
 
 /** The per-pixel mean of images (the "domain mean" baseline's output). */
