@@ -24,6 +24,7 @@
  * registries in one place, so the set of what this project overrides on wasm reads as one list.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { registerSimdFilterGrad, simdFilterGrad, simdFilterGradApplies } from './conv-filter-grad-simd.ts';
 
 type Attrs = Record<string, unknown>;
 type Conv2DInfo = ReturnType<typeof tf.backend_util.computeConv2DInfo>;
@@ -98,6 +99,7 @@ function convFilterGradStride1(x: tf.Tensor4D, dy: tf.Tensor4D, filterShape: num
     const dyT = tf.reshape(tf.transpose(dy, [3, 0, 1, 2]), [co, rows]);
     return tf.reshape(tf.transpose(longProduct(dyT, tf.reshape(x, [rows, k]))), [kh, kw, ci, co]);
   }
+  if (simdFilterGradApplies(ci, co)) return simdFilterGrad(x, dy, kh, kw, top, left);
   if (ci * 4 > co) return filterGradByDyFilter(x, dy, kh, kw, info.padInfo);
   const xp = unpadded ? x : tf.pad(x, [[0, 0], [top, bottom], [left, right], [0, 0]]); // the "filter": padded for real (small: few channels)
   return filterGradByInputFilter(xp, dy, kh, kw);
@@ -682,5 +684,6 @@ export function registerGradients(): void {
   for (const g of [conv2dGrad, fusedConv2dGrad, batchMatMulGrad, avgPoolGradGrad, resizeNearestGradGrad, gatherGrad, leakyReluGrad, ...reductionGrads]) tf.registerGradient(g);
   for (const g of zeroGradients) if (!tf.getGradient(g.kernelName)) tf.registerGradient(g);
   registerWasmFastPaths();
+  registerSimdFilterGrad();
   registered = true;
 }

@@ -4,16 +4,21 @@
  * convolutions and matrix products are counted from their shapes, so a table shows GFLOP/s per kernel.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { ConvFilterGradSimd } from './conv-filter-grad-simd.ts';
 
-/** Totals of one row of a profile: calls, wall milliseconds, FLOPs (Conv2D and BatchMatMul kernels only). */
+/** Totals of one row of a profile: calls, wall milliseconds, FLOPs (convolution, weight-gradient and matrix-product kernels only). */
 export interface KernelStat { calls: number; ms: number; flops: number }
 
-/** FLOPs of one kernel call: 2 * K * (output elements) for convolutions and matrix products, else 0. */
+/** FLOPs of one kernel call: 2 * K * (output elements) for convolutions, conv weight gradients and matrix products, else 0. */
 function kernelFlops(name: string, inputs: tf.NamedTensorInfoMap, attrs: tf.NamedAttrMap | undefined, out: tf.TensorInfo | tf.TensorInfo[]): number {
   const o = Array.isArray(out) ? out[0] : out;
   if (name === tf.Conv2D || name === tf.FusedConv2D) {
     const f = inputs.filter!.shape; // [kh, kw, ci, co]
     return 2 * f[0] * f[1] * f[2] * o.shape.reduce((a, b) => a * b, 1);
+  }
+  if (name === ConvFilterGradSimd) {
+    const dy = inputs.dy!.shape; // [n, ho, wo, co]; out [kh, kw, ci, co]
+    return 2 * dy[0] * dy[1] * dy[2] * o.shape.reduce((a, b) => a * b, 1);
   }
   if (name === tf.BatchMatMul || name === tf._FusedMatMul) {
     const a = inputs.a!.shape;

@@ -1,0 +1,180 @@
+/**
+ * The stride-1 conv weight gradient as this project's own wasm SIMD kernel
+ * (`simd/conv-filter-grad.c`), running inside tfjs-wasm's memory on the backend's threads.
+ *
+ * tfjs-wasm has no Conv2DBackpropFilter; as a forward conv (kernels.ts) the gradient packs a
+ * fresh "filter" single-threaded on every call and needs transposes around it. The kernel here
+ * reads x and dy where they are (NHWC) and writes dW (HWIO) directly: 1.3-2x faster per thread
+ * at the bench's shapes (docs/PERFORMANCE.md).
+ *
+ * Threads: the threaded tfjs build's memory is shared, so `threads - 1` Node workers instantiate
+ * the same kernel on it and each takes a share of dW's rows; the calling thread takes the first
+ * share and waits for the others on an Atomics counter (a kernel call is synchronous, like
+ * tfjs's own). The result does not depend on the thread count: every dW value is computed by
+ * one thread, in the same order.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
+import * as fs from 'node:fs';
+import { Worker } from 'node:worker_threads';
+
+/** The kernel's name in tfjs's registry (wasm backend only). */
+export const ConvFilterGradSimd = 'ConvFilterGradSimd';
+
+/** The Emscripten module parts used here (as the backend holds it). */
+interface WasmModule {
+  wasmMemory?: WebAssembly.Memory;
+  asm?: { memory?: WebAssembly.Memory };
+  _malloc(bytes: number): number;
+  _free(ptr: number): void;
+}
+
+interface WasmBackendLike {
+  wasm: WasmModule;
+  dataIdMap: { get(id: tf.DataId): { memoryOffset: number } | undefined };
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+}
+
+type Run = (...args: number[]) => void;
+
+/** One backend's kernel: its instance on the calling thread, and the workers for the other shares. */
+interface Instance {
+  run: Run;
+  workers: number;
+  control?: Int32Array;
+}
+
+// control block layout (Int32, shared with the workers)
+const GEN = 0; // incremented per call; workers wait on it
+const DONE = 1; // workers finished in this call
+const FAILED = 2; // a worker threw
+const ARGS = 4; // the 13 shared arguments (x, dy, dw, n, h, w, ci, ho, wo, co, kw, top, left) + chunk rows
+const SHARES = 20; // per worker: item_begin, item_end, scratch
+
+/** What each worker runs: the kernel on the shared memory, a call per generation. */
+const workerSource = `
+const { workerData } = require('node:worker_threads');
+const { memory, module, control, index } = workerData;
+const run = new WebAssembly.Instance(module, { env: { memory } }).exports.conv_filter_grad;
+const c = new Int32Array(control);
+let gen = 0;
+for (;;) {
+  Atomics.wait(c, ${GEN}, gen);
+  gen = Atomics.load(c, ${GEN});
+  try {
+    const a = Array.from(c.subarray(${ARGS}, ${ARGS} + 14));
+    const s = ${SHARES} + 3 * index;
+    run(a[0], a[1], a[2], c[s + 2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], c[s], c[s + 1], a[13]);
+  } catch (e) {
+    Atomics.store(c, ${FAILED}, 1);
+  }
+  Atomics.add(c, ${DONE}, 1);
+  Atomics.notify(c, ${DONE});
+}
+`;
+
+const instances = new WeakMap<WasmModule, Instance>();
+
+function wasmFile(shared: boolean): Uint8Array<ArrayBuffer> {
+  return new Uint8Array(fs.readFileSync(new URL(`./simd/conv-filter-grad${shared ? '.shared' : ''}.wasm`, import.meta.url)));
+}
+
+/** The kernel instance for a backend's module (made on first use). */
+function instanceFor(wasm: WasmModule): Instance {
+  const known = instances.get(wasm);
+  if (known) return known;
+  const memory = wasm.wasmMemory ?? wasm.asm?.memory;
+  if (!memory) throw new Error('conv-filter-grad-simd: the wasm backend exposes no memory');
+  const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
+  const module = new WebAssembly.Module(wasmFile(shared));
+  const run = new WebAssembly.Instance(module, { env: { memory } }).exports.conv_filter_grad as Run;
+  const workers = shared ? Math.max(0, getThreadsCount() - 1) : 0;
+  const instance: Instance = { run, workers };
+  if (workers > 0) {
+    const control = new Int32Array(new SharedArrayBuffer(4 * (SHARES + 3 * workers)));
+    for (let index = 0; index < workers; index++) {
+      const worker = new Worker(workerSource, { eval: true, workerData: { memory, module, control: control.buffer, index }, execArgv: [] });
+      worker.unref();
+    }
+    instance.control = control;
+  }
+  instances.set(wasm, instance);
+  return instance;
+}
+
+/** Output rows per chunk: about 256 output pixels (measured: 128-512 are equally fast; the packed operands stay in L1/L2). */
+const chunkRows = (wo: number) => Math.max(1, Math.ceil(256 / wo));
+
+interface Attrs {
+  kh: number;
+  kw: number;
+  top: number;
+  left: number;
+  /** At most this many threads (0: all the backend has). */
+  maxThreads: number;
+}
+
+function kernelFunc({ inputs, backend, attrs }: Parameters<tf.KernelFunc>[0]): tf.TensorInfo {
+  const { x, dy } = inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
+  const { kh, kw, top, left, maxThreads } = attrs as unknown as Attrs;
+  const b = backend as unknown as WasmBackendLike;
+  const [n, h, w, ci] = x.shape;
+  const [, ho, wo, co] = dy.shape;
+  const out = b.makeOutput([kh, kw, ci, co], 'float32');
+  const items = (kh * kw * ci) / 4;
+  const { run, workers, control } = instanceFor(b.wasm);
+  const rows = chunkRows(wo);
+  const scratchFloats = rows * wo * (co + 4);
+  const threads = Math.min(workers + 1, items, maxThreads || Infinity);
+  const scratch = b.wasm._malloc(4 * scratchFloats * threads);
+  // offsets after the allocations: a growing heap moves nothing, but read them last anyway
+  const px = b.dataIdMap.get(x.dataId)!.memoryOffset;
+  const pd = b.dataIdMap.get(dy.dataId)!.memoryOffset;
+  const pw = b.dataIdMap.get(out.dataId)!.memoryOffset;
+  const share = (t: number) => Math.round((items * t) / threads);
+  try {
+    if (threads > 1 && control) {
+      control.set([px, pd, pw, n, h, w, ci, ho, wo, co, kw, top, left, rows], ARGS);
+      for (let k = 0; k < workers; k++) {
+        const t = k + 1;
+        const begin = t < threads ? share(t) : items;
+        const end = t < threads ? share(t + 1) : items;
+        control.set([begin, end, scratch + 4 * scratchFloats * Math.min(t, threads - 1)], SHARES + 3 * k);
+      }
+      Atomics.store(control, DONE, 0);
+      Atomics.store(control, FAILED, 0);
+      Atomics.add(control, GEN, 1);
+      Atomics.notify(control, GEN);
+    }
+    run(px, pd, pw, scratch, n, h, w, ci, ho, wo, co, kw, top, left, 0, share(1), rows);
+    if (threads > 1 && control) {
+      for (let done = Atomics.load(control, DONE); done < workers; done = Atomics.load(control, DONE)) {
+        Atomics.wait(control, DONE, done);
+      }
+      if (Atomics.load(control, FAILED)) throw new Error('conv-filter-grad-simd: a worker thread failed');
+    }
+  } finally {
+    b.wasm._free(scratch);
+  }
+  return out;
+}
+
+/** Whether the kernel handles this gradient: wasm backend, stride 1 (the caller checks), Ci % 4 == 0, Co % 8 == 0. */
+export function simdFilterGradApplies(ci: number, co: number): boolean {
+  return ci % 4 === 0 && co % 8 === 0 && tf.getBackend() === 'wasm' && tf.getKernel(ConvFilterGradSimd, 'wasm') !== undefined;
+}
+
+/**
+ * dW `[KH, KW, Ci, Co]` of a stride-1, dilation-1 conv with padding (top, left) from x `[N, H, W, Ci]`
+ * and dy `[N, Ho, Wo, Co]`, on at most `maxThreads` threads (0: all). A forward op only: it has no gradient (the weight gradient is never
+ * differentiated again; R1 differentiates the input gradient).
+ */
+export function simdFilterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, kh: number, kw: number, top: number, left: number, maxThreads = 0): tf.Tensor4D {
+  return tf.engine().runKernel(ConvFilterGradSimd, { x, dy }, { kh, kw, top, left, maxThreads } as never) as tf.Tensor4D;
+}
+
+/** Registers the kernel for the wasm backend (idempotent). */
+export function registerSimdFilterGrad(): void {
+  if (tf.getKernel(ConvFilterGradSimd, 'wasm')) return;
+  tf.registerKernel({ kernelName: ConvFilterGradSimd, backendName: 'wasm', kernelFunc: kernelFunc as unknown as tf.KernelFunc });
+}
