@@ -8,8 +8,10 @@
  * at the bench's shapes (docs/PERFORMANCE.md).
  *
  * Threads: the threaded tfjs build's memory is shared, so `threads - 1` Node workers instantiate
- * the same kernel on it and each takes a share of dW's rows; the calling thread takes the first
- * share and waits for the others on an Atomics counter (a kernel call is synchronous, like
+ * the same kernel on it. The calling thread and the workers claim runs of dW's rows from a
+ * counter in that memory until none are left (on a shared 2-core VM a thread can be slowed by
+ * XNNPACK's pool still spinning, or by another process: the others then take more), and the
+ * caller waits for the workers on an Atomics counter (a kernel call is synchronous, like
  * tfjs's own). The result does not depend on the thread count: every dW value is computed by
  * one thread, in the same order.
  */
@@ -39,6 +41,7 @@ type Run = (...args: number[]) => void;
 
 /** One backend's kernel: its instance on the calling thread, and the workers for the other shares. */
 interface Instance {
+  memory: WebAssembly.Memory;
   run: Run;
   workers: number;
   control?: Int32Array;
@@ -48,8 +51,9 @@ interface Instance {
 const GEN = 0; // incremented per call; workers wait on it
 const DONE = 1; // workers finished in this call
 const FAILED = 2; // a worker threw
-const ARGS = 4; // the 13 shared arguments (x, dy, dw, n, h, w, ci, ho, wo, co, kw, top, left) + chunk rows
-const SHARES = 20; // per worker: item_begin, item_end, scratch
+const ARGS = 4; // the kernel's arguments; a worker's scratch pointer replaces ARGS + 3
+const NARGS = 18;
+const SCRATCH = ARGS + NARGS; // per worker: its scratch pointer
 
 /** What each worker runs: the kernel on the shared memory, a call per generation. */
 const workerSource = `
@@ -62,9 +66,9 @@ for (;;) {
   Atomics.wait(c, ${GEN}, gen);
   gen = Atomics.load(c, ${GEN});
   try {
-    const a = Array.from(c.subarray(${ARGS}, ${ARGS} + 14));
-    const s = ${SHARES} + 3 * index;
-    run(a[0], a[1], a[2], c[s + 2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], c[s], c[s + 1], a[13]);
+    const a = Array.from(c.subarray(${ARGS}, ${ARGS + NARGS}));
+    a[3] = c[${SCRATCH} + index];
+    if (a[3] !== 0) run(...a); // 0: not needed in this call
   } catch (e) {
     Atomics.store(c, ${FAILED}, 1);
   }
@@ -89,9 +93,9 @@ function instanceFor(wasm: WasmModule): Instance {
   const module = new WebAssembly.Module(wasmFile(shared));
   const run = new WebAssembly.Instance(module, { env: { memory } }).exports.conv_filter_grad as Run;
   const workers = shared ? Math.max(0, getThreadsCount() - 1) : 0;
-  const instance: Instance = { run, workers };
+  const instance: Instance = { memory, run, workers };
   if (workers > 0) {
-    const control = new Int32Array(new SharedArrayBuffer(4 * (SHARES + 3 * workers)));
+    const control = new Int32Array(new SharedArrayBuffer(4 * (SCRATCH + workers)));
     for (let index = 0; index < workers; index++) {
       const worker = new Worker(workerSource, { eval: true, workerData: { memory, module, control: control.buffer, index }, execArgv: [] });
       worker.unref();
@@ -122,39 +126,36 @@ function kernelFunc({ inputs, backend, attrs }: Parameters<tf.KernelFunc>[0]): t
   const [, ho, wo, co] = dy.shape;
   const out = b.makeOutput([kh, kw, ci, co], 'float32');
   const items = (kh * kw * ci) / 4;
-  const { run, workers, control } = instanceFor(b.wasm);
+  const { memory, run, workers, control } = instanceFor(b.wasm);
+  const helpers = Math.min(workers, items - 1, (maxThreads || Infinity) - 1);
+  // runs of items claimed at a time: ~4 per thread, so a slowed thread's share moves to the others
+  // (each run packs dy again: more runs cost more than they balance)
+  const block = helpers > 0 ? Math.ceil(items / (4 * (helpers + 1))) : items;
   const rows = chunkRows(wo);
-  const scratchFloats = rows * wo * (co + 4);
-  const threads = Math.min(workers + 1, items, maxThreads || Infinity);
-  const scratch = b.wasm._malloc(4 * scratchFloats * threads);
-  // offsets after the allocations: a growing heap moves nothing, but read them last anyway
-  const px = b.dataIdMap.get(x.dataId)!.memoryOffset;
-  const pd = b.dataIdMap.get(dy.dataId)!.memoryOffset;
-  const pw = b.dataIdMap.get(out.dataId)!.memoryOffset;
-  const share = (t: number) => Math.round((items * t) / threads);
+  const scratchBytes = 4 * rows * wo * (co + 4);
+  // the claim counter, then each thread's scratch; pointers as unsigned (Emscripten returns them as
+  // signed i32, negative above 2 GiB; wasm reads any of them back as the same 32 bits)
+  const base = b.wasm._malloc(16 + scratchBytes * (helpers + 1)) >>> 0;
+  // offsets read after the allocation (a growing heap moves no tensor, but keeps this obviously safe)
+  const args = [b.dataIdMap.get(x.dataId)!.memoryOffset, b.dataIdMap.get(dy.dataId)!.memoryOffset, b.dataIdMap.get(out.dataId)!.memoryOffset,
+    base + 16, base, n, h, w, ci, ho, wo, co, kh, kw, top, left, block, rows];
   try {
-    if (threads > 1 && control) {
-      control.set([px, pd, pw, n, h, w, ci, ho, wo, co, kw, top, left, rows], ARGS);
-      for (let k = 0; k < workers; k++) {
-        const t = k + 1;
-        const begin = t < threads ? share(t) : items;
-        const end = t < threads ? share(t + 1) : items;
-        control.set([begin, end, scratch + 4 * scratchFloats * Math.min(t, threads - 1)], SHARES + 3 * k);
-      }
+    Atomics.store(new Int32Array(memory.buffer, base, 1), 0, 0);
+    if (helpers > 0 && control) {
+      control.set(args, ARGS);
+      for (let k = 0; k < workers; k++) control[SCRATCH + k] = k < helpers ? base + 16 + scratchBytes * (k + 1) : 0;
       Atomics.store(control, DONE, 0);
       Atomics.store(control, FAILED, 0);
       Atomics.add(control, GEN, 1);
       Atomics.notify(control, GEN);
     }
-    run(px, pd, pw, scratch, n, h, w, ci, ho, wo, co, kw, top, left, 0, share(1), rows);
-    if (threads > 1 && control) {
-      for (let done = Atomics.load(control, DONE); done < workers; done = Atomics.load(control, DONE)) {
-        Atomics.wait(control, DONE, done);
-      }
+    run(...args);
+    if (helpers > 0 && control) {
+      for (let done = Atomics.load(control, DONE); done < workers; done = Atomics.load(control, DONE)) Atomics.wait(control, DONE, done);
       if (Atomics.load(control, FAILED)) throw new Error('conv-filter-grad-simd: a worker thread failed');
     }
   } finally {
-    b.wasm._free(scratch);
+    b.wasm._free(base);
   }
   return out;
 }
