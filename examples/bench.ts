@@ -303,7 +303,7 @@ async function main() {
     const executed = rows.reduce((a, [, st]) => a + st.flops, 0);
     console.log(`\nper-kernel profile of one training iteration: ${profMs.toFixed(0)} ms wall (instrumented), ${
       kernelMs.toFixed(0)} ms in kernels, ${(profMs - kernelMs).toFixed(0)} ms outside kernels (tape, tidy, dispose, JS); ${
-      (executed / 1e9).toFixed(1)} GFLOP executed in Conv2D/BatchMatMul`);
+      (executed / 1e9).toFixed(1)} GFLOP executed in Conv2D/BatchMatMul/ConvFilterGradSimd`);
     console.log(profileTable(rows, profMs, rows.length, 28));
     const slowInput = prof.byKernel.get(tf.Conv2DBackpropInput)?.calls ?? 0;
     const flagged = [...prof.byShape.entries()].filter(([k]) => k.startsWith(tf.BatchMatMul) && /tA=true|tB=true/.test(k))

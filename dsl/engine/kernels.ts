@@ -6,8 +6,9 @@
  * gradients of gradients (R1, WGAN-GP) follow automatically:
  * - Conv2D: input gradient = forward conv of the padded upstream gradient with the
  *   kernel flipped and its channels swapped (10x faster than Conv2DBackpropInput);
- *   weight gradient = one forward conv with batch and channels swapped (wasm has no
- *   Conv2DBackpropFilter; see `convFilterGradStride1`).
+ *   weight gradient = this project's SIMD kernel where the channels allow
+ *   (conv-filter-grad-simd.ts), else one forward conv with batch and channels swapped
+ *   (wasm has no Conv2DBackpropFilter; see `convFilterGradStride1`).
  * - BatchMatMul: explicit transposes instead of the 10x slower transposeA/B flags.
  * - LeakyRelu: `dy * step(x, alpha)` instead of tfjs's Greater + Select (slow loops on wasm).
  * - AvgPoolGrad, ResizeNearestNeighborGrad: the missing second-order gradients.
@@ -82,7 +83,9 @@ export function convFilterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, filterShape: num
  *
  * Written without im2col (slices and a channel concat are slow loops on wasm). A kernel that
  * covers the whole (unpadded) input, like the 4x4-valid conv to 1x1, and a 1x1 kernel: one
- * matMul with x itself. Otherwise: one forward conv with batch and channels swapped (below).
+ * matMul with x itself. Otherwise, with Ci % 4 == 0 and Co % 8 == 0 on wasm: the SIMD kernel
+ * (conv-filter-grad-simd.ts, 1.3-2.8x faster per call); else one forward conv with batch and
+ * channels swapped (below).
  */
 function convFilterGradStride1(x: tf.Tensor4D, dy: tf.Tensor4D, filterShape: number[], info: Conv2DInfo): tf.Tensor4D {
   const [kh, kw, ci, co] = filterShape;
