@@ -81,18 +81,20 @@ export function convFilterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, filterShape: num
 /**
  * dL/dW[i, j, c, o] = sum over n, h, w of xp[n, h+i, w+j, c] dy[n, h, w, o], with xp the padded input.
  *
- * Written without im2col (slices and a channel concat are slow loops on wasm). A kernel that
- * covers the whole (unpadded) input, like the 4x4-valid conv to 1x1, and a 1x1 kernel: one
- * matMul with x itself. Otherwise, with Ci % 4 == 0 and Co % 8 == 0 on wasm: the SIMD kernel
- * (conv-filter-grad-simd.ts, 1.3-2.8x faster per call); else one forward conv with batch and
- * channels swapped (below).
+ * With Ci % 4 == 0 and Co % 8 == 0 on wasm: the SIMD kernel (conv-filter-grad-simd.ts, 1.2-2.6x
+ * faster per call than the paths below, 1.4-8x for 1x1 kernels), except for a kernel that covers
+ * the whole (unpadded) input, like the 4x4-valid conv to 1x1. Otherwise, written without im2col
+ * (slices and a channel concat are slow loops on wasm): that kernel and a 1x1 kernel, one matMul
+ * with x itself; any other, one forward conv with batch and channels swapped (below).
  */
 function convFilterGradStride1(x: tf.Tensor4D, dy: tf.Tensor4D, filterShape: number[], info: Conv2DInfo): tf.Tensor4D {
   const [kh, kw, ci, co] = filterShape;
   const [n, h, w] = x.shape;
   const { top, bottom, left, right } = info.padInfo;
   const unpadded = top === 0 && bottom === 0 && left === 0 && right === 0;
-  if (unpadded && ((kh === 1 && kw === 1) || (kh === h && kw === w))) {
+  const coversInput = unpadded && kh === h && kw === w; // one output pixel per image: a plain product
+  if (!coversInput && simdFilterGradApplies(ci, co)) return simdFilterGrad(x, dy, kh, kw, top, left);
+  if (unpadded && ((kh === 1 && kw === 1) || coversInput)) {
     // cols = x itself: [N*Ho*Wo, KH*KW*Ci]; dW = cols^T @ dy, computed with the longer side on
     // the left. Channel-major copies come from 4-d transposes (2.5x faster than 2-d ones on wasm).
     const rows = n * dy.shape[1] * dy.shape[2];
@@ -102,7 +104,6 @@ function convFilterGradStride1(x: tf.Tensor4D, dy: tf.Tensor4D, filterShape: num
     const dyT = tf.reshape(tf.transpose(dy, [3, 0, 1, 2]), [co, rows]);
     return tf.reshape(tf.transpose(longProduct(dyT, tf.reshape(x, [rows, k]))), [kh, kw, ci, co]);
   }
-  if (simdFilterGradApplies(ci, co)) return simdFilterGrad(x, dy, kh, kw, top, left);
   if (ci * 4 > co) return filterGradByDyFilter(x, dy, kh, kw, info.padInfo);
   const xp = unpadded ? x : tf.pad(x, [[0, 0], [top, bottom], [left, right], [0, 0]]); // the "filter": padded for real (small: few channels)
   return filterGradByInputFilter(xp, dy, kh, kw);
