@@ -4,8 +4,8 @@
  *
  * tfjs-wasm has no Conv2DBackpropFilter; as a forward conv (kernels.ts) the gradient packs a
  * fresh "filter" single-threaded on every call and needs transposes around it. The kernel here
- * reads x and dy where they are (NHWC) and writes dW (HWIO) directly: 1.3-2x faster per thread
- * at the bench's shapes (docs/PERFORMANCE.md).
+ * reads x and dy where they are (NHWC) and writes dW (HWIO) directly: 1.2-2.6x faster per call
+ * at the bench's shapes, 1.4-8x for 1x1 kernels (docs/PERFORMANCE.md).
  *
  * Threads: the threaded tfjs build's memory is shared, so `threads - 1` Node workers instantiate
  * the same kernel on it. The calling thread and the workers claim runs of dW's rows from a

@@ -13,15 +13,14 @@
  * Why not XNNPACK: tfjs-wasm can only run this as a forward conv whose "filter" is DY, packed
  * afresh and single-threaded on every call, with 8 input channels per tap. Here both operands
  * are packed per chunk of output pixels into scratch memory (cheap: a packed dy value feeds the
- * inner loops of a run of items, a packed x value Co/8 of them), and the inner loop is a 4x8 outer-product accumulation
- * over the chunk, both operands contiguous and in L1. Each chunk's sums are added to dW, so a
+ * inner loops of a run of items, a packed x value Co/8 of them), and the inner loop is a 4x8
+ * outer-product accumulation over the chunk, both operands contiguous and in L1. Each chunk's sums are added to dW, so a
  * value is a sum of per-chunk partial sums (closer to exact than one running float32 sum).
  *
  * No libc, no stack, no data: the module imports tfjs-wasm's memory and touches only the
  * tensors and the scratch it is given. Build: dsl/engine/simd/build.sh.
  */
 #include <wasm_simd128.h>
-
 
 /* dy's rows [r0, r0 + nrows) as [Co/8][len][8] */
 static inline void pack_dy(float *dyp, const float *dy, int r0, int len, int wo, int co) {
