@@ -3,12 +3,17 @@
  * torch 1.13 in float64 (lr 0.1, betas (0.9, 0.99), eps 1e-8, weight_decay 0.01; EMA
  * `torch.lerp(p, ema, 0.9)` after each step). The 4th coordinate has a gradient below eps,
  * which checks where eps enters the denominator.
+ *
+ * On wasm the step is one pass of our SIMD kernel (dsl/engine/adam-step-simd.ts); it must equal
+ * the tfjs op chain bit for bit, for any length (SIMD lanes and the scalar tail) and settings.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import * as tf from '@tensorflow/tfjs-core';
-import './lib/setup.ts';
+import { backend } from './lib/setup.ts';
 import { adamInit, adamStep, emaStep, type AdamConfig } from '../dsl/index.ts';
+import { AdamStepSimd, registerSimdAdamStep } from '../dsl/engine/adam-step-simd.ts';
 
 const cfg: AdamConfig = { lr: 0.1, beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0.01 };
 const grads = [[0.1, -0.2, 0.3, 1e-9], [-0.4, 0.5, 0.0, 0.2], [0.25, 0.25, -0.75, -0.1]];
@@ -64,4 +69,30 @@ test('Adam works over nested records and leaves the inputs untouched', () => {
   close(next.b[0].dataSync(), [0.1, 0.1, 0.1], 'b.0');
   close(params.a.weight.dataSync(), [1, 1, 1, 1], 'input unchanged');
   assert.equal(st.step, 1);
+});
+
+test('on wasm, the SIMD Adam kernel equals the op chain bit for bit', { skip: backend !== 'wasm' && 'the kernel exists on wasm only' }, () => {
+  const settings = fc.record({
+    sizes: fc.array(fc.integer({ min: 1, max: 70 }), { minLength: 1, maxLength: 4 }),
+    step: fc.integer({ min: 0, max: 2000 }),
+    lr: fc.double({ min: 1e-6, max: 1e-1, noNaN: true }),
+    beta1: fc.constantFrom(0, 0.5, 0.9),
+    beta2: fc.constantFrom(0.99, 0.999),
+    weightDecay: fc.constantFrom(0, 1e-4, 0.01),
+    seed: fc.integer({ min: 1, max: 1e6 }),
+  });
+  fc.assert(fc.property(settings, (c) => {
+    const make = (k: number, scale: number) => c.sizes.map((n, i) => tf.mul(tf.randomNormal([n], 0, 1, 'float32', c.seed + 7 * i + k), scale));
+    // gradients spanning magnitudes around eps (1e-9) to 10, second moments >= 0
+    const params = make(0, 1), grads = c.sizes.map((n, i) => tf.mul(tf.randomNormal([n], 0, 1, 'float32', c.seed + 7 * i + 1), tf.pow(10, tf.randomUniform([n], -9, 1, 'float32', c.seed + 7 * i + 2))));
+    const state = { step: c.step, m: make(3, 0.1), v: make(4, 0.1).map((t) => tf.square(t)) };
+    const cfg: AdamConfig = { lr: c.lr, beta1: c.beta1, beta2: c.beta2, eps: 1e-8, weightDecay: c.weightDecay };
+    const values = () => { const [p, s] = adamStep(cfg, grads, state, params); const out = [...p, ...s.m, ...s.v].map((t) => t.dataSync().slice()); tf.dispose([...p, ...s.m, ...s.v]); return out; };
+    const viaKernel = values();
+    tf.unregisterKernel(AdamStepSimd, 'wasm');
+    let viaOps: Float32Array[];
+    try { viaOps = values(); } finally { registerSimdAdamStep(); }
+    tf.dispose([...params, ...grads, ...state.m, ...state.v]);
+    viaKernel.forEach((t, i) => assert.deepEqual(Array.from(t), Array.from(viaOps[i]!), `tensor ${i} of ${c.sizes.length * 3}`));
+  }), { numRuns: 40, seed: 20261201 });
 });

@@ -17,25 +17,11 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
-import * as fs from 'node:fs';
 import { Worker } from 'node:worker_threads';
+import { offsetOf, simdInstance, simdKernelActive, type WasmBackendLike, type WasmModule } from './simd-module.ts';
 
 /** The kernel's name in tfjs's registry (wasm backend only). */
 export const ConvFilterGradSimd = 'ConvFilterGradSimd';
-
-/** The Emscripten module parts used here (as the backend holds it). */
-interface WasmModule {
-  wasmMemory?: WebAssembly.Memory;
-  asm?: { memory?: WebAssembly.Memory };
-  _malloc(bytes: number): number;
-  _free(ptr: number): void;
-}
-
-interface WasmBackendLike {
-  wasm: WasmModule;
-  dataIdMap: { get(id: tf.DataId): { memoryOffset: number } | undefined };
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-}
 
 type Run = (...args: number[]) => void;
 
@@ -79,19 +65,12 @@ for (;;) {
 
 const instances = new WeakMap<WasmModule, Instance>();
 
-function wasmFile(shared: boolean): Uint8Array<ArrayBuffer> {
-  return new Uint8Array(fs.readFileSync(new URL(`./simd/conv-filter-grad${shared ? '.shared' : ''}.wasm`, import.meta.url)));
-}
-
 /** The kernel instance for a backend's module (made on first use). */
 function instanceFor(wasm: WasmModule): Instance {
   const known = instances.get(wasm);
   if (known) return known;
-  const memory = wasm.wasmMemory ?? wasm.asm?.memory;
-  if (!memory) throw new Error('conv-filter-grad-simd: the wasm backend exposes no memory');
-  const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
-  const module = new WebAssembly.Module(wasmFile(shared));
-  const run = new WebAssembly.Instance(module, { env: { memory } }).exports.conv_filter_grad as Run;
+  const { memory, module, exports, shared } = simdInstance(wasm, 'conv-filter-grad');
+  const run = exports.conv_filter_grad as Run;
   const workers = shared ? Math.max(0, getThreadsCount() - 1) : 0;
   const instance: Instance = { memory, run, workers };
   if (workers > 0) {
@@ -137,7 +116,7 @@ function kernelFunc({ inputs, backend, attrs }: Parameters<tf.KernelFunc>[0]): t
   // signed i32, negative above 2 GiB; wasm reads any of them back as the same 32 bits)
   const base = b.wasm._malloc(16 + scratchBytes * (helpers + 1)) >>> 0;
   // offsets read after the allocation (a growing heap moves no tensor, but keeps this obviously safe)
-  const args = [b.dataIdMap.get(x.dataId)!.memoryOffset, b.dataIdMap.get(dy.dataId)!.memoryOffset, b.dataIdMap.get(out.dataId)!.memoryOffset,
+  const args = [offsetOf(b, x), offsetOf(b, dy), offsetOf(b, out),
     base + 16, base, n, h, w, ci, ho, wo, co, kh, kw, top, left, block, rows];
   try {
     Atomics.store(new Int32Array(memory.buffer, base, 1), 0, 0);
@@ -162,7 +141,7 @@ function kernelFunc({ inputs, backend, attrs }: Parameters<tf.KernelFunc>[0]): t
 
 /** Whether the kernel handles this gradient: wasm backend, stride 1 (the caller checks), Ci % 4 == 0, Co % 8 == 0. */
 export function simdFilterGradApplies(ci: number, co: number): boolean {
-  return ci % 4 === 0 && co % 8 === 0 && tf.getBackend() === 'wasm' && tf.getKernel(ConvFilterGradSimd, 'wasm') !== undefined;
+  return ci % 4 === 0 && co % 8 === 0 && simdKernelActive(ConvFilterGradSimd);
 }
 
 /**

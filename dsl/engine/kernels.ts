@@ -26,6 +26,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { registerSimdFilterGrad, simdFilterGrad, simdFilterGradApplies } from './conv-filter-grad-simd.ts';
+import { registerSimdAdamStep } from './adam-step-simd.ts';
 
 type Attrs = Record<string, unknown>;
 type Conv2DInfo = ReturnType<typeof tf.backend_util.computeConv2DInfo>;
@@ -689,5 +690,6 @@ export function registerGradients(): void {
   for (const g of zeroGradients) if (!tf.getGradient(g.kernelName)) tf.registerGradient(g);
   registerWasmFastPaths();
   registerSimdFilterGrad();
+  registerSimdAdamStep();
   registered = true;
 }
