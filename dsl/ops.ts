@@ -7,6 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { conv2dBias } from './engine/kernels.ts';
+import { simdNormAct, simdNormActApplies } from './engine/norm-act-simd.ts';
 import type { Flat, Half, Double, KernelFits, OddKernel, Poolable, Shape, Sum, Upsamplable, ValidSize } from './shape.ts';
 import { typed, type Labels, type Scalar, type ShapeOf, type Tensor } from './tensor.ts';
 
@@ -93,6 +94,46 @@ function normalizeScaleShift(x: tf.Tensor, scale: tf.Tensor | undefined, shift: 
   const inv = tf.rsqrt(tf.add(variance, eps));
   const scaled = tf.mul(centred, scale ? tf.mul(inv, scale) : inv);
   return shift ? tf.add(scaled, shift) : scaled;
+}
+
+/**
+ * `leakyRelu(instanceNorm(x, affine))`, the generator's norm-then-activation pair. On wasm one fused
+ * SIMD kernel forward and one backward (dsl/engine/norm-act-simd.ts): **first-order gradients
+ * only**; for second order compose `instanceNorm` and `leakyRelu`.
+ */
+export function instanceNormLeakyRelu<N extends number, C extends number, H extends number, W extends number>(
+  x: Tensor<[N, C, H, W]>,
+  affine?: AffineParams<NoInfer<C>>,
+  slope = 0.2,
+  eps = 1e-5,
+): Tensor<[N, C, H, W]> {
+  const [n, , , c] = (x as tf.Tensor).shape as number[];
+  const perSample = (t: tf.Tensor | undefined) => (t ? tf.broadcastTo(tf.reshape(t, [1, c!]), [n!, c!]) : undefined);
+  return typed(normScaleShiftLeakyRelu(x, perSample(affine?.weight), perSample(affine?.bias), eps, slope));
+}
+
+/**
+ * `leakyRelu(adaptiveInstanceNorm(x, gamma, beta))`, fused on wasm as `instanceNormLeakyRelu`
+ * (first-order gradients only there).
+ */
+export function adaptiveInstanceNormLeakyRelu<N extends number, C extends number, H extends number, W extends number>(
+  x: Tensor<[N, C, H, W]>,
+  gamma: Tensor<[NoInfer<N>, NoInfer<C>]>,
+  beta: Tensor<[NoInfer<N>, NoInfer<C>]>,
+  slope = 0.2,
+  eps = 1e-5,
+): Tensor<[N, C, H, W]> {
+  return typed(normScaleShiftLeakyRelu(x, tf.add(gamma, 1), beta, eps, slope));
+}
+
+/** `leakyRelu(normalizeScaleShift(x, scale, shift))` with scale and shift `[N, C]` (or absent). */
+function normScaleShiftLeakyRelu(x: tf.Tensor, scale: tf.Tensor | undefined, shift: tf.Tensor | undefined, eps: number, slope: number): tf.Tensor {
+  const [n, , , c] = x.shape as number[];
+  if (simdNormActApplies(x)) {
+    return simdNormAct(x as tf.Tensor4D, (scale ?? tf.ones([n!, c!])) as tf.Tensor2D, (shift ?? tf.zeros([n!, c!])) as tf.Tensor2D, eps, slope);
+  }
+  const perPixel = (t: tf.Tensor | undefined) => (t ? tf.reshape(t, [n!, 1, 1, c!]) : undefined);
+  return tf.leakyRelu(normalizeScaleShift(x, perPixel(scale), perPixel(shift), eps), slope);
 }
 
 /** Leaky ReLU (slope 0.2 by default, as StarGAN v2). Shape-preserving. */

@@ -15,10 +15,10 @@
  * weights exist either way, as in the official state_dict.
  */
 import {
-  add, conv2d, convSpec, keysFor, leakyRelu, materialize, scale, up2,
+  add, conv2d, convSpec, keysFor, materialize, scale, up2,
   type ConvParams, type Double, type Key, type Spec, type Tensor, type Upsamplable,
 } from '../dsl/index.ts';
-import { adaIN, adaINSpec, type AdaINParams } from './adain.ts';
+import { adaINLeakyRelu, adaINSpec, type AdaINParams } from './adain.ts';
 
 export interface AdainResBlkConfig<Ci extends number = number, Co extends number = number, S extends number = number> {
   readonly din: Ci;
@@ -72,8 +72,8 @@ function merge<S extends readonly number[]>(res: Tensor<S>, sc: () => Tensor<S>,
 export function adainResBlk<N extends number, Ci extends number, Co extends number, H extends number, W extends number, S extends number>(
   p: AdainResBlkParams<Ci, Co, S>, x: Map4<N, NoInfer<Ci>, H, W>, s: Tensor<[NoInfer<N>, NoInfer<S>]>, useShortcut = true,
 ): Map4<N, Co, H, W> {
-  const h = conv2d(leakyRelu(adaIN(p.norm1, x, s)), p.conv1);
-  const res = conv2d(leakyRelu(adaIN(p.norm2, h, s)), p.conv2);
+  const h = conv2d(adaINLeakyRelu(p.norm1, x, s), p.conv1);
+  const res = conv2d(adaINLeakyRelu(p.norm2, h, s), p.conv2);
   return merge(res, () => learnedShortcut(p, x), useShortcut);
 }
 
@@ -81,7 +81,7 @@ export function adainResBlk<N extends number, Ci extends number, Co extends numb
 export function adainResBlkUp<N extends number, Ci extends number, Co extends number, H extends number, W extends number, S extends number>(
   p: AdainResBlkParams<Ci, Co, S>, x: Map4<N, NoInfer<Ci>, H, W> & Upsamplable<H, W>, s: Tensor<[NoInfer<N>, NoInfer<S>]>, useShortcut = true,
 ): Map4<N, Co, Double<H>, Double<W>> {
-  const h = conv2d(upsample(leakyRelu(adaIN(p.norm1, x, s))), p.conv1);
-  const res = conv2d(leakyRelu(adaIN(p.norm2, h, s)), p.conv2);
+  const h = conv2d(upsample(adaINLeakyRelu(p.norm1, x, s)), p.conv1);
+  const res = conv2d(adaINLeakyRelu(p.norm2, h, s), p.conv2);
   return merge(res, () => upsample(learnedShortcut(p, x)), useShortcut);
 }

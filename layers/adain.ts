@@ -3,7 +3,7 @@
  * output `(1 + gamma) * IN(x) + beta`, IN without affine (eps 1e-5).
  */
 import {
-  adaptiveInstanceNorm, chunk2, dims, linear, linearSpec, materialize, type Key, type LinearParams, type Spec, type Tensor,
+  adaptiveInstanceNorm, adaptiveInstanceNormLeakyRelu, chunk2, dims, linear, linearSpec, materialize, type Key, type LinearParams, type Spec, type Tensor,
 } from '../dsl/index.ts';
 
 export interface AdaINParams<S extends number = number, C extends number = number> {
@@ -27,4 +27,12 @@ export function adaIN<N extends number, C extends number, H extends number, W ex
 ): Tensor<[N, C, H, W]> {
   const [gamma, beta] = chunk2(linear(s, p.fc), dims(x).c);
   return adaptiveInstanceNorm(x, gamma, beta);
+}
+
+/** `leakyRelu(adaIN(x, s))` (slope 0.2), fused on wasm: first-order gradients only (dsl/ops.ts). */
+export function adaINLeakyRelu<N extends number, C extends number, H extends number, W extends number, S extends number>(
+  p: AdaINParams<S, C>, x: Tensor<[N, NoInfer<C>, H, W]>, s: Tensor<[NoInfer<N>, NoInfer<S>]>,
+): Tensor<[N, C, H, W]> {
+  const [gamma, beta] = chunk2(linear(s, p.fc), dims(x).c);
+  return adaptiveInstanceNormLeakyRelu(x, gamma, beta);
 }

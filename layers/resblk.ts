@@ -13,7 +13,7 @@
  * conv1x1 present), so a loaded checkpoint fully determines the block.
  */
 import {
-  affineSpec, avgPool2, conv2d, convSpec, instanceNorm, keysFor, leakyRelu, materialize, residual,
+  affineSpec, avgPool2, conv2d, convSpec, instanceNormLeakyRelu, keysFor, leakyRelu, materialize, residual,
   type AffineParams, type ConvParams, type Half, type Key, type Poolable, type Spec, type Tensor,
 } from '../dsl/index.ts';
 
@@ -49,10 +49,11 @@ export function initResBlk<Ci extends number, Co extends number>(key: Key, cfg: 
 
 type Map4<N extends number, C extends number, H extends number, W extends number> = Tensor<[N, C, H, W]>;
 
-function maybeNorm<N extends number, C extends number, H extends number, W extends number>(
+/** `leakyRelu(norm(x))`, or `leakyRelu(x)` without a norm (fused on wasm when normalising: first-order only). */
+function normAct<N extends number, C extends number, H extends number, W extends number>(
   x: Map4<N, C, H, W>, p: AffineParams<C> | undefined,
 ): Map4<N, C, H, W> {
-  return p ? instanceNorm(x, p) : x;
+  return p ? instanceNormLeakyRelu(x, p) : leakyRelu(x);
 }
 
 /** The learned (or identity, when din == dout) shortcut. */
@@ -73,7 +74,7 @@ export function resBlk<N extends number, Ci extends number, Co extends number, H
 ): Map4<N, Co, H, W> {
   return residual<Map4<N, Ci, H, W>, [N, Co, H, W]>(
     (t) => shortcut(p, t),
-    (t) => conv2d(leakyRelu(maybeNorm(conv2d(leakyRelu(maybeNorm(t, p.norm1)), p.conv1), p.norm2)), p.conv2),
+    (t) => conv2d(normAct(conv2d(normAct(t, p.norm1), p.conv1), p.norm2), p.conv2),
   )(x);
 }
 
@@ -83,6 +84,6 @@ export function resBlkDown<N extends number, Ci extends number, Co extends numbe
 ): Map4<N, Co, Half<H>, Half<W>> {
   return residual<Map4<N, Ci, H, W>, [N, Co, Half<H>, Half<W>]>(
     (t) => shortcut(p, pool(t)),
-    (t) => conv2d(leakyRelu(maybeNorm(pool(conv2d(leakyRelu(maybeNorm(t, p.norm1)), p.conv1)), p.norm2)), p.conv2),
+    (t) => conv2d(normAct(pool(conv2d(normAct(t, p.norm1), p.conv1)), p.norm2), p.conv2),
   )(x);
 }

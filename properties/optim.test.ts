@@ -90,7 +90,7 @@ test('on wasm, the SIMD Adam kernel equals the op chain bit for bit', { skip: ba
     const values = () => { const [p, s] = adamStep(cfg, grads, state, params); const out = [...p, ...s.m, ...s.v].map((t) => t.dataSync().slice()); tf.dispose([...p, ...s.m, ...s.v]); return out; };
     const viaKernel = values();
     tf.unregisterKernel(AdamStepSimd, 'wasm');
-    let viaOps: Float32Array[];
+    let viaOps: ReturnType<typeof values>;
     try { viaOps = values(); } finally { registerSimdAdamStep(); }
     tf.dispose([...params, ...grads, ...state.m, ...state.v]);
     viaKernel.forEach((t, i) => assert.deepEqual(Array.from(t), Array.from(viaOps[i]!), `tensor ${i} of ${c.sizes.length * 3}`));

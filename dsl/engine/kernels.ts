@@ -27,6 +27,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { registerSimdFilterGrad, simdFilterGrad, simdFilterGradApplies } from './conv-filter-grad-simd.ts';
 import { registerSimdAdamStep } from './adam-step-simd.ts';
+import { registerSimdNormAct } from './norm-act-simd.ts';
 
 type Attrs = Record<string, unknown>;
 type Conv2DInfo = ReturnType<typeof tf.backend_util.computeConv2DInfo>;
@@ -691,5 +692,6 @@ export function registerGradients(): void {
   registerWasmFastPaths();
   registerSimdFilterGrad();
   registerSimdAdamStep();
+  registerSimdNormAct();
   registered = true;
 }

@@ -9,7 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import {
-  add, affineSpec, conv2d, convSpec, dims, instanceNorm, leakyRelu, materialize, split, typed,
+  add, affineSpec, conv2d, convSpec, dims, instanceNormLeakyRelu, materialize, split, typed,
   type AffineParams, type ConvParams, type Key, type Spec, type Tensor,
 } from '../../dsl/index.ts';
 import { adainResBlk, adainResBlkSpec, adainResBlkUp, type AdainResBlkParams } from '../../layers/adain-resblk.ts';
@@ -102,6 +102,6 @@ export function generator<N extends number, C extends NetConfig, H extends C['im
     const skip = skips.get(size);
     if (masks && skip) h = maskedSkip(h, skip, size === 32 ? masks[0] : masks[1], wHpf);
   });
-  const out = conv2d(leakyRelu(instanceNorm(h, p.to_rgb['0'])), p.to_rgb['2']);
+  const out = conv2d(instanceNormLeakyRelu(h, p.to_rgb['0']), p.to_rgb['2']);
   return out as Tensor as Tensor<[N, 3, H, W]>;
 }
