@@ -28,6 +28,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { registerSimdFilterGrad, simdFilterGrad, simdFilterGradApplies } from './conv-filter-grad-simd.ts';
 import { registerSimdAdamStep } from './adam-step-simd.ts';
 import { registerSimdNormAct } from './norm-act-simd.ts';
+import { registerSimdLeakyRelu, simdLeakyReluApplies, simdLeakyReluGrad, simdLeakyReluInfo } from './leaky-relu-simd.ts';
+import { registerSimdFlipFilter, simdFlipFilter, simdFlipFilterApplies } from './flip-filter-simd.ts';
 
 type Attrs = Record<string, unknown>;
 type Conv2DInfo = ReturnType<typeof tf.backend_util.computeConv2DInfo>;
@@ -212,6 +214,7 @@ function filterGradByInputFilter(xp: tf.Tensor4D, dy: tf.Tensor4D, kh: number, k
  * (the Reverse fast path below).
  */
 function flipFilter(filter: tf.Tensor4D): tf.Tensor4D {
+  if (simdFlipFilterApplies(filter)) return simdFlipFilter(filter); // one SIMD pass on wasm
   const [kh, kw] = filter.shape;
   const swapped = tf.transpose(filter, [0, 1, 3, 2]) as tf.Tensor4D;
   return kh * kw === 1 ? swapped : tf.reverse(swapped, [0, 1]);
@@ -452,6 +455,7 @@ const zeroGradients: tf.GradConfig[] = comparisonKernels.map((kernelName) => ({
  * Leaky ReLU: `dx = dy * step(x, alpha)` (1 where x > 0, alpha elsewhere, as tfjs's own rule).
  * tfjs's version, `where(x > 0, dy, alpha dy)`, runs Greater and Select, branchy loops on
  * wasm (~8 ms per 1M elements, 15x a multiply). Step's gradient is zero, so this differentiates again.
+ * On wasm the same values in one SIMD pass (leaky-relu-simd.ts), whose kernel has its own gradient.
  */
 const leakyReluGrad: tf.GradConfig = {
   kernelName: tf.LeakyRelu,
@@ -459,7 +463,7 @@ const leakyReluGrad: tf.GradConfig = {
   gradFunc: (dy, saved, attrs) => {
     const [x] = saved;
     const { alpha } = attrs as { alpha: number };
-    return { x: () => tf.mul(dy as tf.Tensor, tf.step(x, alpha)) };
+    return { x: () => (simdLeakyReluApplies(dy as tf.Tensor, x!) ? simdLeakyReluGrad(dy as tf.Tensor, x!, alpha) : tf.mul(dy as tf.Tensor, tf.step(x, alpha))) };
   },
 };
 
@@ -512,18 +516,12 @@ function castKernel(original: tf.KernelFunc): tf.KernelFunc {
   };
 }
 
-/** Leaky ReLU as `x * step(x, alpha)`: bit-identical (x * 1, x * alpha), two vectorised kernels instead of a branchy loop. */
+/** Leaky ReLU in one SIMD pass (leaky-relu-simd.ts), the values of `x * step(x, alpha)`: tfjs-wasm's own is a branchy loop. */
 function leakyReluKernel(original: tf.KernelFunc): tf.KernelFunc {
-  const step = wasmKernel(tf.Step);
-  const mul = wasmKernel(tf.Multiply);
   return (args: KernelArgs) => {
     const x = args.inputs.x!;
-    if (x.dtype !== 'float32') return original(args);
-    const backend = args.backend as WasmBackend;
-    const mask = step({ inputs: { x }, backend, attrs: { alpha: (args.attrs as { alpha: number }).alpha } }) as tf.TensorInfo;
-    const out = mul({ inputs: { a: x, b: mask }, backend }) as tf.TensorInfo;
-    backend.disposeData(mask.dataId);
-    return out;
+    if (!simdLeakyReluApplies(x)) return original(args);
+    return simdLeakyReluInfo(args.backend as tf.KernelBackend, x, (args.attrs as { alpha: number }).alpha);
   };
 }
 
@@ -693,5 +691,7 @@ export function registerGradients(): void {
   registerSimdFilterGrad();
   registerSimdAdamStep();
   registerSimdNormAct();
+  registerSimdLeakyRelu();
+  registerSimdFlipFilter();
   registered = true;
 }

@@ -1,0 +1,73 @@
+/**
+ * Laws of the small wasm SIMD kernels (dsl/engine/leaky-relu-simd.ts, flip-filter-simd.ts):
+ * - leaky ReLU and its gradient equal tfjs's `x * step(x, alpha)` and `dy * step(x, alpha)`
+ *   bit for bit, for any length (SIMD lanes and the scalar tail), zeros included;
+ * - the flipped, channel-swapped filter equals `reverse(transpose(f, [0, 1, 3, 2]), [0, 1])`
+ *   bit for bit, and applied twice gives f back;
+ * - an R1 penalty's parameter gradient (second order through conv and leaky ReLU) is the same
+ *   with these kernels as with the tfjs ops they replace.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import * as tf from '@tensorflow/tfjs-core';
+import { backend } from './lib/setup.ts';
+import { weightedSum } from './lib/fd.ts';
+import * as ops from '../dsl/ops.ts';
+import type { Tensor } from '../dsl/tensor.ts';
+import { gradInput } from '../dsl/grad.ts';
+import { FlipFilterSimd, registerSimdFlipFilter, simdFlipFilter } from '../dsl/engine/flip-filter-simd.ts';
+import { LeakyReluGradSimd, registerSimdLeakyRelu, simdLeakyReluGrad } from '../dsl/engine/leaky-relu-simd.ts';
+
+const T = (t: tf.Tensor) => t as Tensor<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+const skip = backend !== 'wasm' && 'the kernels exist on wasm only';
+const same = (a: tf.Tensor, b: tf.Tensor, what: string) => assert.deepEqual(Array.from(a.dataSync()), Array.from(b.dataSync()), what);
+
+/** x with some exact zeros (the kink) among normal values. */
+const withZeros = (n: number, seed: number) => tf.tidy(() => tf.mul(tf.randomNormal([n], 0, 1, 'float32', seed), tf.step(tf.randomUniform([n], -0.2, 1, 'float32', seed + 1))));
+
+test('leaky ReLU and its gradient equal x * step(x) and dy * step(x) bit for bit', { skip }, () => {
+  fc.assert(fc.property(fc.integer({ min: 1, max: 200 }), fc.constantFrom(0.2, 0.01, 0.5), fc.integer({ min: 1, max: 1e6 }), (n, alpha, seed) => {
+    tf.tidy(() => {
+      const x = withZeros(n, seed), dy = tf.randomNormal([n], 0, 1, 'float32', seed + 2);
+      same(tf.leakyRelu(x, alpha), tf.mul(x, tf.step(x, alpha)), `forward, n ${n}`);
+      same(simdLeakyReluGrad(dy, x, alpha), tf.mul(dy, tf.step(x, alpha)), `gradient, n ${n}`);
+    });
+  }), { numRuns: 40, seed: 20261203 });
+});
+
+test('the SIMD filter flip equals reverse(transpose) bit for bit and is its own inverse', { skip }, () => {
+  const shapes = fc.tuple(fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 4 }), fc.constantFrom(4, 8, 12, 32), fc.constantFrom(4, 8, 16, 24), fc.integer({ min: 1, max: 1e6 }));
+  fc.assert(fc.property(shapes, ([kh, kw, ci, co, seed]) => {
+    tf.tidy(() => {
+      const f = tf.randomNormal([kh, kw, ci, co], 0, 1, 'float32', seed) as tf.Tensor4D;
+      const flipped = simdFlipFilter(f);
+      same(flipped, tf.reverse(tf.transpose(f, [0, 1, 3, 2]), [0, 1]), `[${kh},${kw},${ci},${co}]`);
+      same(simdFlipFilter(flipped), f, `twice, [${kh},${kw},${ci},${co}]`);
+    });
+  }), { numRuns: 30, seed: 20261204 });
+});
+
+test('R1 through conv and leaky ReLU: the same parameter gradient with the SIMD kernels as with the tfjs ops', { skip }, () => {
+  fc.assert(fc.property(fc.constantFrom(4, 8), fc.constantFrom(4, 8, 16), fc.integer({ min: 1, max: 1e6 }), (ci, co, seed) => {
+    const x = tf.randomNormal([2, 6, 6, ci], 0, 1, 'float32', seed);
+    const ps = [tf.randomNormal([3, 3, ci, co], 0, 0.3, 'float32', seed + 1), tf.randomNormal([co], 0, 0.3, 'float32', seed + 2), tf.randomNormal([3, 3, co, 4], 0, 0.3, 'float32', seed + 3)];
+    const net = (t: tf.Tensor, [w1, b1, w2]: tf.Tensor[]) =>
+      ops.conv2d(T(ops.leakyRelu(T(ops.conv2d(T(t), { weight: T(w1!), bias: T(b1!) })))), { weight: T(w2!) });
+    const r1 = (...p: tf.Tensor[]) => {
+      const gx = gradInput((xi: Tensor) => T(weightedSum(T(net(xi, p)), seed)))(T(x));
+      return tf.mul(tf.sum(tf.square(gx)), 0.5) as tf.Scalar;
+    };
+    const withKernels = tf.grads(r1)(ps);
+    tf.unregisterKernel(FlipFilterSimd, 'wasm');
+    tf.unregisterKernel(LeakyReluGradSimd, 'wasm');
+    let withOps: tf.Tensor[];
+    try { withOps = tf.grads(r1)(ps); } finally { registerSimdFlipFilter(); registerSimdLeakyRelu(); }
+    withKernels.forEach((g, i) => {
+      const rel = tf.tidy(() => tf.max(tf.abs(tf.sub(g, withOps[i]!))).dataSync()[0]! / Math.max(1e-30, tf.max(tf.abs(withOps[i]!)).dataSync()[0]!));
+      // (the bias's R1 gradient is 0: it moves only where the activation's slope changes)
+      assert.ok(rel < 1e-5, `parameter ${i} (ci ${ci}, co ${co}): relative difference ${rel}`);
+    });
+    tf.dispose([x, ...ps, ...withKernels, ...withOps]);
+  }), { numRuns: 6, seed: 20261205, includeErrorInReport: true });
+});
