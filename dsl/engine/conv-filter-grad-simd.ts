@@ -133,6 +133,9 @@ function kernelFunc({ inputs, backend, attrs }: Parameters<tf.KernelFunc>[0]): t
       for (let done = Atomics.load(control, DONE); done < workers; done = Atomics.load(control, DONE)) Atomics.wait(control, DONE, done);
       if (Atomics.load(control, FAILED)) throw new Error('conv-filter-grad-simd: a worker thread failed');
     }
+  } catch (e) {
+    b.disposeData(out.dataId); // the engine never sees this output: free it here
+    throw e;
   } finally {
     b.wasm._free(base);
   }

@@ -19,6 +19,7 @@ export interface WasmBackendLike {
   wasm: WasmModule;
   dataIdMap: { get(id: tf.DataId): { memoryOffset: number } | undefined };
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  disposeData(dataId: tf.DataId): boolean;
 }
 
 /** A kernel file instantiated on a backend's memory. */
