@@ -8,6 +8,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { conv2dBias } from './engine/kernels.ts';
 import { simdNormAct, simdNormActApplies } from './engine/norm-act-simd.ts';
+import { simdUp2, simdUp2Applies } from './engine/up2-simd.ts';
 import type { Flat, Half, Double, KernelFits, OddKernel, Poolable, Shape, Sum, Upsamplable, ValidSize } from './shape.ts';
 import { typed, type Labels, type Scalar, type ShapeOf, type Tensor } from './tensor.ts';
 
@@ -164,9 +165,10 @@ const poolKernel: UnaryOp = withGradient(
   (dy) => tf.mul(upKernel(dy), 0.25),
 );
 const upKernel: UnaryOp = withGradient(
-  // Nearest x2 as a broadcast product with ones (exact: x * 1): XNNPACK's broadcasting multiply
-  // is 3x faster on wasm than ResizeNearestNeighbor, a generic loop.
+  // Nearest x2: on wasm our SIMD copy kernel; elsewhere a broadcast product with ones (exact:
+  // x * 1), as XNNPACK's broadcasting multiply is 3x faster on wasm than ResizeNearestNeighbor.
   (x) => {
+    if (simdUp2Applies(x)) return simdUp2(x as tf.Tensor4D);
     const [n, h, w, c] = x.shape as [number, number, number, number];
     return tf.reshape(tf.mul(tf.reshape(x, [n, h, 1, w, 1, c]), tf.ones([1, 1, 2, 1, 2, 1])), [n, 2 * h, 2 * w, c]);
   },

@@ -4,6 +4,8 @@
  *   bit for bit, for any length (SIMD lanes and the scalar tail), zeros included;
  * - the flipped, channel-swapped filter equals `reverse(transpose(f, [0, 1, 3, 2]), [0, 1])`
  *   bit for bit, and applied twice gives f back;
+ * - nearest upsampling by 2 equals the broadcast product with ones bit for bit, for any sizes
+ *   and channel counts (SIMD lanes and the scalar tail);
  * - an R1 penalty's parameter gradient (second order through conv and leaky ReLU) is the same
  *   with these kernels as with the tfjs ops they replace.
  */
@@ -18,6 +20,7 @@ import type { Tensor } from '../dsl/tensor.ts';
 import { gradInput } from '../dsl/grad.ts';
 import { FlipFilterSimd, registerSimdFlipFilter, simdFlipFilter } from '../dsl/engine/flip-filter-simd.ts';
 import { LeakyReluGradSimd, registerSimdLeakyRelu, simdLeakyReluGrad } from '../dsl/engine/leaky-relu-simd.ts';
+import { Up2Simd, simdUp2 } from '../dsl/engine/up2-simd.ts';
 
 const T = (t: tf.Tensor) => t as Tensor<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 const skip = backend !== 'wasm' && 'the kernels exist on wasm only';
@@ -46,6 +49,22 @@ test('the SIMD filter flip equals reverse(transpose) bit for bit and is its own 
       same(simdFlipFilter(flipped), f, `twice, [${kh},${kw},${ci},${co}]`);
     });
   }), { numRuns: 30, seed: 20261204 });
+});
+
+test('the SIMD 2x upsampling equals the broadcast product with ones bit for bit, and is what up2 runs', { skip }, async () => {
+  const shapes = fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 37 }), fc.integer({ min: 1, max: 1e6 }));
+  fc.assert(fc.property(shapes, ([n, h, w, c, seed]) => {
+    tf.tidy(() => {
+      const x = tf.randomNormal([n, h, w, c], 0, 1, 'float32', seed) as tf.Tensor4D;
+      const want = tf.reshape(tf.mul(tf.reshape(x, [n, h, 1, w, 1, c]), tf.ones([1, 1, 2, 1, 2, 1])), [n, 2 * h, 2 * w, c]);
+      same(simdUp2(x), want, `[${n},${h},${w},${c}]`);
+    });
+  }), { numRuns: 40, seed: 20261206 });
+  const x = tf.ones([1, 2, 2, 4]);
+  const profile = await tf.profile(() => ops.up2(T(x)) as unknown as tf.Tensor);
+  (profile.result as tf.Tensor).dispose();
+  x.dispose();
+  assert.ok(profile.kernels.some((k) => k.name === Up2Simd), `kernels run: ${profile.kernels.map((k) => k.name).join(', ')}`);
 });
 
 test('R1 through conv and leaky ReLU: the same parameter gradient with the SIMD kernels as with the tfjs ops', { skip }, () => {

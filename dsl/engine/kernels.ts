@@ -30,6 +30,7 @@ import { registerSimdAdamStep } from './adam-step-simd.ts';
 import { registerSimdNormAct } from './norm-act-simd.ts';
 import { registerSimdLeakyRelu, simdLeakyReluApplies, simdLeakyReluGrad, simdLeakyReluInfo } from './leaky-relu-simd.ts';
 import { registerSimdFlipFilter, simdFlipFilter, simdFlipFilterApplies } from './flip-filter-simd.ts';
+import { registerSimdUp2 } from './up2-simd.ts';
 
 type Attrs = Record<string, unknown>;
 type Conv2DInfo = ReturnType<typeof tf.backend_util.computeConv2DInfo>;
@@ -693,5 +694,6 @@ export function registerGradients(): void {
   registerSimdNormAct();
   registerSimdLeakyRelu();
   registerSimdFlipFilter();
+  registerSimdUp2();
   registered = true;
 }
