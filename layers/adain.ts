@@ -25,7 +25,7 @@ export function initAdaIN<S extends number, C extends number>(key: Key, styleDim
 export function adaIN<N extends number, C extends number, H extends number, W extends number, S extends number>(
   p: AdaINParams<S, C>, x: Tensor<[N, NoInfer<C>, H, W]>, s: Tensor<[NoInfer<N>, NoInfer<S>]>,
 ): Tensor<[N, C, H, W]> {
-  const [gamma, beta] = chunk2(linear(s, p.fc), dims(x).c);
+  const [gamma, beta] = gammaBeta(p, s, dims(x).c);
   return adaptiveInstanceNorm(x, gamma, beta);
 }
 
@@ -33,6 +33,11 @@ export function adaIN<N extends number, C extends number, H extends number, W ex
 export function adaINLeakyRelu<N extends number, C extends number, H extends number, W extends number, S extends number>(
   p: AdaINParams<S, C>, x: Tensor<[N, NoInfer<C>, H, W]>, s: Tensor<[NoInfer<N>, NoInfer<S>]>,
 ): Tensor<[N, C, H, W]> {
-  const [gamma, beta] = chunk2(linear(s, p.fc), dims(x).c);
+  const [gamma, beta] = gammaBeta(p, s, dims(x).c);
   return adaptiveInstanceNormLeakyRelu(x, gamma, beta);
+}
+
+/** The style's per-channel gamma and beta `(N, C)` each: `fc(s)` split in two. */
+function gammaBeta<N extends number, S extends number, C extends number>(p: AdaINParams<S, C>, s: Tensor<[N, S]>, c: C) {
+  return chunk2(linear(s, p.fc), c);
 }

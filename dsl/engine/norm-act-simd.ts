@@ -18,8 +18,6 @@ export const NormActGradSimd = 'NormActGradSimd';
 
 type Run = (...args: number[]) => void;
 
-const size = (shape: number[]) => shape.reduce((a, d) => a * d, 1);
-
 function forward({ inputs, backend, attrs }: Parameters<tf.KernelFunc>[0]): tf.TensorInfo[] {
   const { x, scale, shift } = inputs as Record<'x' | 'scale' | 'shift', tf.TensorInfo>;
   const { eps, slope } = attrs as unknown as { eps: number; slope: number };
