@@ -5,7 +5,8 @@
  * Single-threaded: the pass is memory-bound (7 floats per value) and short.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { offsetOf, simdInstance, simdKernelActive, type WasmBackendLike } from './simd-module.ts';
+import { offsetOf, simdKernelActive, type WasmBackendLike } from './simd-module.ts';
+import { runSplit } from './simd-threads.ts';
 
 /** The kernel's name in tfjs's registry (wasm backend only). */
 export const AdamStepSimd = 'AdamStepSimd';
@@ -22,18 +23,15 @@ export interface AdamConstants {
   readonly lr: number;
 }
 
-type AdamRun = (...args: number[]) => void;
-
 function kernelFunc({ inputs, backend, attrs }: Parameters<tf.KernelFunc>[0]): tf.TensorInfo[] {
   const { p, g, m, v } = inputs as Record<'p' | 'g' | 'm' | 'v', tf.TensorInfo>;
   const k = attrs as unknown as AdamConstants;
   const b = backend as unknown as WasmBackendLike;
   const outs = [0, 1, 2].map(() => b.makeOutput(p.shape, 'float32'));
-  const run = simdInstance(b.wasm, 'adam-step').exports.adam_step as AdamRun;
   const n = p.shape.reduce((a, d) => a * d, 1);
   // offsets read after the outputs are allocated (a growing heap keeps offsets, but this is obviously safe)
-  run(offsetOf(b, p), offsetOf(b, g), offsetOf(b, m), offsetOf(b, v), ...outs.map((o) => offsetOf(b, o)), n,
-    k.wd, k.b1, k.c1, k.b2, k.c2, k.bc2, k.eps, k.lr);
+  const ptrs = [p, g, m, v, ...outs].map((t) => offsetOf(b, t));
+  runSplit(b, 'adam_step', n, (s, c) => [...ptrs.map((q) => q + 4 * s), c, k.wd, k.b1, k.c1, k.b2, k.c2, k.bc2, k.eps, k.lr], 16, 65536);
   return outs;
 }
 

@@ -5,19 +5,20 @@
  * order through the discriminator's activations runs through it too.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { offsetOf, simdInstance, simdKernelActive, type WasmBackendLike } from './simd-module.ts';
+import { offsetOf, simdKernelActive, type WasmBackendLike } from './simd-module.ts';
+import { runSplit } from './simd-threads.ts';
 
 /** The gradient kernel's name in tfjs's registry (wasm backend only). */
 export const LeakyReluGradSimd = 'LeakyReluGradSimd';
 
-type Run = (...args: number[]) => void;
 const size = (t: tf.TensorInfo) => t.shape.reduce((a, d) => a * d, 1);
 
 /** The forward, as a kernel function body on tensor infos: y = x > 0 ? x : alpha x (float32). */
 export function simdLeakyReluInfo(backend: tf.KernelBackend, x: tf.TensorInfo, alpha: number): tf.TensorInfo {
   const b = backend as unknown as WasmBackendLike;
   const out = b.makeOutput([...x.shape], 'float32');
-  (simdInstance(b.wasm, 'leaky-relu').exports.leaky_relu as Run)(offsetOf(b, x), offsetOf(b, out), size(x), alpha);
+  const [xp, op] = [offsetOf(b, x), offsetOf(b, out)];
+  runSplit(b, 'leaky_relu', size(x), (s, k) => [xp + 4 * s, op + 4 * s, k, alpha], 16, 65536);
   return out;
 }
 
@@ -25,8 +26,9 @@ function gradKernel({ inputs, backend, attrs }: Parameters<tf.KernelFunc>[0]): t
   const { dy, x } = inputs as Record<'dy' | 'x', tf.TensorInfo>;
   const b = backend as unknown as WasmBackendLike;
   const out = b.makeOutput([...dy.shape], 'float32');
-  const run = simdInstance(b.wasm, 'leaky-relu').exports.leaky_relu_grad as Run;
-  run(offsetOf(b, dy), offsetOf(b, x), offsetOf(b, out), size(dy), (attrs as unknown as { alpha: number }).alpha);
+  const [dyp, xp, op] = [offsetOf(b, dy), offsetOf(b, x), offsetOf(b, out)];
+  const { alpha } = attrs as unknown as { alpha: number };
+  runSplit(b, 'leaky_relu_grad', size(dy), (s, k) => [dyp + 4 * s, xp + 4 * s, op + 4 * s, k, alpha], 16, 65536);
   return out;
 }
 

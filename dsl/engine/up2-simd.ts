@@ -4,7 +4,8 @@
  * A forward op only: dsl/ops.ts's up2 defines its gradient (a pooling) around it.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { offsetOf, simdInstance, simdKernelActive, type WasmBackendLike } from './simd-module.ts';
+import { offsetOf, simdKernelActive, type WasmBackendLike } from './simd-module.ts';
+import { runSplit } from './simd-threads.ts';
 
 /** The kernel's name in tfjs's registry (wasm backend only). */
 export const Up2Simd = 'Up2Simd';
@@ -14,7 +15,9 @@ function kernelFunc({ inputs, backend }: Parameters<tf.KernelFunc>[0]): tf.Tenso
   const [n, h, w, c] = x.shape as [number, number, number, number];
   const b = backend as unknown as WasmBackendLike;
   const out = b.makeOutput([n, 2 * h, 2 * w, c], 'float32');
-  (simdInstance(b.wasm, 'up2').exports.up2 as (...a: number[]) => void)(offsetOf(b, x), offsetOf(b, out), n * h, w, c);
+  const [xp, op] = [offsetOf(b, x), offsetOf(b, out)];
+  // split by input rows: each writes its own 2 output rows
+  runSplit(b, 'up2', n * h, (r, k) => [xp + 4 * r * w * c, op + 16 * r * w * c, k, w, c], 1, Math.ceil(65536 / (w * c)));
   return out;
 }
 
