@@ -5,13 +5,14 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import * as tf from '@tensorflow/tfjs-core';
 import { useBackend } from '../dsl/index.ts';
 import { bestOfPasses, ceilingProbe, measureShape, mixGflops, shapeFlops, type ConvShape, type ShapeRate } from '../dsl/engine/ceiling.ts';
 import { parseCpuInfo } from '../dsl/io/cpu.ts';
 import { small } from '../stargan/v2/config.ts';
 import { forwardConvs, forwardFlops, iterationFlops } from '../stargan/v2/flops.ts';
-import { ceilingShapes, mergeRuns } from '../examples/lib/ceiling.ts';
+import { ceilingShapes, mergeRuns, pairedFraction } from '../examples/lib/ceiling.ts';
 
 test('parseCpuInfo: model and SIMD flags of x86 and ARM /proc/cpuinfo', () => {
   const x86 = 'processor\t: 0\nmodel name\t: Intel(R) Xeon(R) Processor\nflags\t\t: fpu sse sse2 ssse3 fma sse4_1 avx avx2 avx512f aes\n';
@@ -69,6 +70,7 @@ test('ceilingProbe: one rate per distinct shape per pass, its tensors freed by d
   const pass = probe.pass();
   assert.equal(pass.length, 2);
   assert.ok(pass.every((r) => r.convMs > 0 && r.matMulMs > 0));
+  assert.equal(probe.pass(3).length, 2);
   assert.equal(tf.memory().numTensors, before + 4);
   probe.dispose();
   assert.equal(tf.memory().numTensors, before);
@@ -81,4 +83,13 @@ test('bestOfPasses: each shape\'s best of each kernel over the passes (the stati
   const best = bestOfPasses([[r(a, 3, 5), r(b, 2, 9)], [r(a, 1, 6), r(b, 4, 8)], [r(a, 2, 7), r(b, 3, 1)]]);
   assert.deepEqual(best.map((x) => [x.shape, x.convMs, x.matMulMs]), [[a, 1, 5], [b, 2, 1]]);
   assert.throws(() => bestOfPasses([]), /no passes/);
+});
+
+test('pairedFraction: the median of each run\'s rate over the ceiling pass beside it', () => {
+  // A machine whose speed halves in the second phase: run and pass slow down together, the ratio does not.
+  assert.equal(pairedFraction([9, 4.5, 9], [10, 5, 10]), 0.9);
+  assert.ok(Math.abs(pairedFraction([8, 3, 9, 5], [10, 5, 10, 5]) - 0.85) < 1e-12);
+  fc.assert(fc.property(fc.array(fc.double({ min: 0.1, max: 100, noNaN: true }), { minLength: 1, maxLength: 9 }), fc.double({ min: 0.1, max: 2, noNaN: true }),
+    (ceiling, f) => Math.abs(pairedFraction(ceiling.map((c) => f * c), ceiling) - f) < 1e-9 * f), { numRuns: 50 });
+  assert.throws(() => pairedFraction([1, 2], [1]), /2 runs against 1/);
 });

@@ -63,6 +63,18 @@ export function mergeRuns(a: CeilingRun, b: CeilingRun): CeilingRun {
   return { ...a, rates };
 }
 
+/**
+ * Our speed as a fraction of the ceiling, like with like: `ours[i]` (GFLOP/s of one timed run)
+ * over `ceiling[i]` (the probe pass timed right after it, so in the same phase of a machine whose
+ * speed moves by 20 % between minutes), the median of these ratios.
+ */
+export function pairedFraction(ours: readonly number[], ceiling: readonly number[]): number {
+  if (ours.length === 0 || ours.length !== ceiling.length) throw new Error(`pairedFraction: ${ours.length} runs against ${ceiling.length} ceiling passes`);
+  const r = ours.map((g, i) => g / ceiling[i]).sort((a, b) => a - b);
+  const m = r.length >> 1;
+  return r.length % 2 ? r[m] : (r[m - 1] + r[m]) / 2;
+}
+
 const program = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../ceiling.ts');
 
 /** Runs examples/ceiling.ts --json in a child process (same Node flags, so tsx loads it). */
