@@ -9,7 +9,7 @@
  * middle of a pipeline (`avgPool2`, `flatten`): it fixes their input to `unknown`.
  */
 import { flow } from 'fp-ts/lib/function.js';
-import { add, scale, selectHead, stack } from './ops.ts';
+import { scaledSum, selectHead, stack } from './ops.ts';
 import type { Shape } from './shape.ts';
 import { typed, type Labels, type Tensor } from './tensor.ts';
 
@@ -24,7 +24,7 @@ export type Layer<In, Out> = (x: In) => Out;
  * variance when both branches have it and are uncorrelated.
  */
 export function residual<In, S extends Shape>(shortcut: Layer<In, Tensor<S>>, branch: Layer<In, Tensor<NoInfer<S>>>): Layer<In, Tensor<S>> {
-  return (x) => scale(add(shortcut(x), branch(x)), Math.SQRT1_2);
+  return (x) => scaledSum(shortcut(x), branch(x), Math.SQRT1_2);
 }
 
 /**

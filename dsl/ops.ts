@@ -7,6 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { conv2dBias } from './engine/kernels.ts';
+import { simdAddScale, simdAddScaleApplies } from './engine/add-scale-simd.ts';
 import { simdNormAct, simdNormActApplies } from './engine/norm-act-simd.ts';
 import { simdUp2, simdUp2Applies } from './engine/up2-simd.ts';
 import type { Flat, Half, Double, KernelFits, OddKernel, Poolable, Shape, Sum, Upsamplable, ValidSize } from './shape.ts';
@@ -209,6 +210,11 @@ export function flatten<N extends number, C extends number, H extends number, W 
 /** Elementwise sum of two tensors of the same shape. */
 export function add<S extends Shape>(a: Tensor<S>, b: Tensor<NoInfer<S>>): Tensor<S> {
   return typed(tf.add(a, b));
+}
+
+/** `(a + b) * k` for two tensors of the same shape: a residual merge, one pass on wasm (engine/add-scale-simd.ts), the same values. */
+export function scaledSum<S extends Shape>(a: Tensor<S>, b: Tensor<NoInfer<S>>, k: number): Tensor<S> {
+  return typed(simdAddScaleApplies(a, b) ? simdAddScale(a as tf.Tensor, b as tf.Tensor, k) : tf.mul(tf.add(a, b), k));
 }
 
 /** Elementwise difference of two tensors of the same shape. */

@@ -15,7 +15,7 @@
  * weights exist either way, as in the official state_dict.
  */
 import {
-  add, conv2d, convSpec, keysFor, materialize, scale, up2,
+  conv2d, convSpec, keysFor, materialize, scaledSum, up2,
   type ConvParams, type Double, type Key, type Spec, type Tensor, type Upsamplable,
 } from '../dsl/index.ts';
 import { adaINLeakyRelu, adaINSpec, type AdaINParams } from './adain.ts';
@@ -65,7 +65,7 @@ function learnedShortcut<N extends number, Ci extends number, Co extends number,
 }
 
 function merge<S extends readonly number[]>(res: Tensor<S>, sc: () => Tensor<S>, useShortcut: boolean): Tensor<S> {
-  return useShortcut ? scale(add(res, sc()), Math.SQRT1_2) : res;
+  return useShortcut ? scaledSum(res, sc(), Math.SQRT1_2) : res;
 }
 
 /** Without upsampling: `(N, Ci, H, W), (N, S) -> (N, Co, H, W)`. */

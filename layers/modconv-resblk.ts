@@ -21,7 +21,7 @@
  * Keys: `conv1.{weight,bias,affine.weight,affine.bias}`, `conv2.*`, `conv1x1.weight`.
  */
 import {
-  add, conv2d, convSpec, keysFor, leakyRelu, materialize, ParamSpec, scale, split, up2,
+  conv2d, convSpec, keysFor, leakyRelu, materialize, ParamSpec, scale, scaledSum, split, up2,
   type ConvParams, type Double, type Key, type Spec, type Tensor, type Upsamplable,
 } from '../dsl/index.ts';
 import { modConv, modConvUp, type ModConvParams } from './stylegan/modulated-conv.ts';
@@ -88,7 +88,7 @@ function learnedShortcut<N extends number, Ci extends number, Co extends number,
 }
 
 function merge<S extends readonly number[]>(res: Tensor<S>, sc: () => Tensor<S>, useShortcut: boolean): Tensor<S> {
-  return useShortcut ? scale(add(res, sc()), Math.SQRT1_2) : res;
+  return useShortcut ? scaledSum(res, sc(), Math.SQRT1_2) : res;
 }
 
 /** Without upsampling: `(N, Ci, H, W), (N, S) -> (N, Co, H, W)`. */

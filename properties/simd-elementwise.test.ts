@@ -1,11 +1,14 @@
 /**
- * Laws of the small wasm SIMD kernels (dsl/engine/leaky-relu-simd.ts, flip-filter-simd.ts):
+ * Laws of the small wasm SIMD kernels (dsl/engine/leaky-relu-simd.ts, flip-filter-simd.ts, up2-simd.ts,
+ * add-scale-simd.ts):
  * - leaky ReLU and its gradient equal tfjs's `x * step(x, alpha)` and `dy * step(x, alpha)`
  *   bit for bit, for any length (SIMD lanes and the scalar tail), zeros included;
  * - the flipped, channel-swapped filter equals `reverse(transpose(f, [0, 1, 3, 2]), [0, 1])`
  *   bit for bit, and applied twice gives f back;
  * - nearest upsampling by 2 equals the broadcast product with ones bit for bit, for any sizes
  *   and channel counts (SIMD lanes and the scalar tail);
+ * - the residual merge (a + b) * s equals mul(add(a, b), s) bit for bit, with the same gradients
+ *   to second order;
  * - an R1 penalty's parameter gradient (second order through conv and leaky ReLU) is the same
  *   with these kernels as with the tfjs ops they replace.
  */
@@ -21,6 +24,7 @@ import { gradInput } from '../dsl/grad.ts';
 import { FlipFilterSimd, registerSimdFlipFilter, simdFlipFilter } from '../dsl/engine/flip-filter-simd.ts';
 import { LeakyReluGradSimd, registerSimdLeakyRelu, simdLeakyReluGrad } from '../dsl/engine/leaky-relu-simd.ts';
 import { Up2Simd, simdUp2 } from '../dsl/engine/up2-simd.ts';
+import { AddScaleSimd, registerSimdAddScale, simdAddScale } from '../dsl/engine/add-scale-simd.ts';
 
 const T = (t: tf.Tensor) => t as Tensor<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 const skip = backend !== 'wasm' && 'the kernels exist on wasm only';
@@ -89,4 +93,32 @@ test('R1 through conv and leaky ReLU: the same parameter gradient with the SIMD 
     });
     tf.dispose([x, ...ps, ...withKernels, ...withOps]);
   }), { numRuns: 6, seed: 20261205, includeErrorInReport: true });
+});
+
+test('the residual merge kernel equals mul(add(a, b), s) bit for bit, is what scaledSum runs, and its gradients are the ops\' to second order', { skip }, async () => {
+  fc.assert(fc.property(fc.integer({ min: 1, max: 200 }), fc.integer({ min: 1, max: 1e6 }), (n, seed) => {
+    tf.tidy(() => {
+      const a = tf.randomNormal([n], 0, 1, 'float32', seed), b = tf.randomNormal([n], 0, 1, 'float32', seed + 1);
+      same(simdAddScale(a, b, Math.SQRT1_2), tf.mul(tf.add(a, b), Math.SQRT1_2), `n ${n}`);
+      const [ga, gb] = tf.grads((p: tf.Tensor, q: tf.Tensor) => weightedSum(T(simdAddScale(p, q, Math.SQRT1_2)), seed))([a, b]);
+      const [oa, ob] = tf.grads((p: tf.Tensor, q: tf.Tensor) => weightedSum(T(tf.mul(tf.add(p, q), Math.SQRT1_2)), seed))([a, b]);
+      same(ga!, oa!, 'gradient for a');
+      same(gb!, ob!, 'gradient for b');
+    });
+  }), { numRuns: 40, seed: 20261207 });
+  const x = tf.ones([1, 2, 2, 4]);
+  const profile = await tf.profile(() => ops.scaledSum(T(x), T(x), 0.5) as unknown as tf.Tensor);
+  (profile.result as tf.Tensor).dispose();
+  assert.ok(profile.kernels.some((k) => k.name === AddScaleSimd), `kernels run: ${profile.kernels.map((k) => k.name).join(', ')}`);
+  // R1 through a residual block (x + leakyRelu(conv(x))) / sqrt(2): second order through the merge
+  const w = tf.randomNormal([3, 3, 4, 4], 0, 0.3, 'float32', 7);
+  const xs = tf.randomNormal([2, 5, 5, 4], 0, 1, 'float32', 8);
+  const block = (t: Tensor, wt: tf.Tensor) => ops.scaledSum(T(t), T(ops.leakyRelu(T(ops.conv2d(T(t), { weight: T(wt) })))), Math.SQRT1_2);
+  const r1 = (wt: tf.Tensor) => tf.sum(tf.square(gradInput((xi: Tensor) => T(weightedSum(T(block(xi, wt)), 3)))(T(xs)))) as tf.Scalar;
+  const withKernel = tf.grad(r1)(w);
+  tf.unregisterKernel(AddScaleSimd, 'wasm');
+  let withOps: tf.Tensor;
+  try { withOps = tf.grad(r1)(w); } finally { registerSimdAddScale(); }
+  same(withKernel, withOps, 'R1 parameter gradient');
+  tf.dispose([x, w, xs, withKernel, withOps]);
 });

@@ -14,6 +14,7 @@ import { simdUp2 } from '../dsl/engine/up2-simd.ts';
 import { simdLeakyReluGrad } from '../dsl/engine/leaky-relu-simd.ts';
 import { simdAdamStep } from '../dsl/engine/adam-step-simd.ts';
 import { simdFilterGrad } from '../dsl/engine/conv-filter-grad-simd.ts';
+import { simdAddScale } from '../dsl/engine/add-scale-simd.ts';
 
 const threads = await useThreadedWasm(2);
 
@@ -71,6 +72,7 @@ test('every split kernel gives on 2 threads what it gives on 1, bit for bit', { 
   same(oneAndAll(() => [tf.leakyRelu(flat, 0.2), simdLeakyReluGrad(flatDy, flat, 0.2)]));
   same(oneAndAll(() => simdAdamStep(flat, flatDy, flatDy, v, { wd: 1e-4, b1: 0, c1: 1, b2: 0.99, c2: 0.01, bc2: 0.1, eps: 1e-8, lr: 1e-4 })));
   same(oneAndAll(() => [simdFilterGrad(x, dy, 3, 3, 1, 1)]));
+  same(oneAndAll(() => [simdAddScale(flat, flatDy, Math.SQRT1_2)]));
   tf.dispose([x, dy, flat, flatDy, v]);
   assert.equal(tf.memory().numTensors, before);
 });

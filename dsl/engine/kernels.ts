@@ -31,6 +31,7 @@ import { registerSimdNormAct } from './norm-act-simd.ts';
 import { registerSimdLeakyRelu, simdLeakyReluApplies, simdLeakyReluGrad, simdLeakyReluInfo } from './leaky-relu-simd.ts';
 import { registerSimdFlipFilter, simdFlipFilter, simdFlipFilterApplies } from './flip-filter-simd.ts';
 import { registerSimdUp2 } from './up2-simd.ts';
+import { registerSimdAddScale } from './add-scale-simd.ts';
 
 type Attrs = Record<string, unknown>;
 type Conv2DInfo = ReturnType<typeof tf.backend_util.computeConv2DInfo>;
@@ -693,6 +694,7 @@ export function registerGradients(): void {
   registerSimdAdamStep();
   registerSimdNormAct();
   registerSimdLeakyRelu();
+  registerSimdAddScale();
   registerSimdFlipFilter();
   registerSimdUp2();
   registered = true;

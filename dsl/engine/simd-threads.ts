@@ -23,6 +23,7 @@ const entries = [
   ['leaky-relu', 'leaky_relu'],
   ['leaky-relu', 'leaky_relu_grad'],
   ['adam-step', 'adam_step'],
+  ['add-scale', 'add_scale'],
 ] as const;
 export type SplitKernel = (typeof entries)[number][1];
 const fileOf = (k: SplitKernel) => entries.find(([, e]) => e === k)![0];
