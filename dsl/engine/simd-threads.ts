@@ -65,6 +65,8 @@ interface Pool {
 }
 
 const pools = new WeakMap<WasmModule, Pool>();
+/** No share of ours runs for a minute (the largest take ~30 ms). */
+const workerTimeoutMs = 60_000;
 let threadLimit = Infinity;
 
 /** At most this many threads for the split kernels from now on (tests compare 1 with all; Infinity: all). */
@@ -123,7 +125,8 @@ export function runShares(b: WasmBackendLike, kernel: SplitKernel, shares: reado
     // the workers write into tensors: wait for them even when this thread's share threw
     if (helpers > 0) {
       for (let done = Atomics.load(pool.control, DONE); done < pool.workers; done = Atomics.load(pool.control, DONE)) {
-        Atomics.wait(pool.control, DONE, done);
+        // a worker that died (it cannot answer) must not hang the process
+        if (Atomics.wait(pool.control, DONE, done, workerTimeoutMs) === 'timed-out') throw new Error(`${kernel}: a worker thread did not answer in ${workerTimeoutMs / 1000} s`);
       }
     }
   }
