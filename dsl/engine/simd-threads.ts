@@ -1,10 +1,10 @@
 /**
  * This project's wasm SIMD kernels on all of the backend's threads. tfjs's threaded build shares
  * its memory, so `threads - 1` Node workers instantiate our kernel files on it once; a call
- * splits its work into shares (independent ranges: rows, elements, a counter of work items), runs share 0 on the
- * calling thread and the others on the workers, and returns when all are done (a kernel call is
- * synchronous, like tfjs's own). The split never changes a result: every output value is
- * computed by one thread, in the same order as without the split.
+ * splits its work into shares (ranges of rows or elements, or a shared counter of work items),
+ * runs share 0 on the calling thread and the others on the workers, and returns when all are
+ * done (a kernel call is synchronous, like tfjs's own). The split never changes a result: every
+ * output value is computed by one thread, in the same order as without the split.
  *
  * On tfjs's single-threaded build (memory not shared) everything runs on the calling thread.
  */
