@@ -109,9 +109,7 @@ export function instanceNormLeakyRelu<N extends number, C extends number, H exte
   slope = 0.2,
   eps = 1e-5,
 ): Tensor<[N, C, H, W]> {
-  const [n, , , c] = (x as tf.Tensor).shape as number[];
-  const perSample = (t: tf.Tensor | undefined) => (t ? tf.broadcastTo(tf.reshape(t, [1, c!]), [n!, c!]) : undefined);
-  return typed(normScaleShiftLeakyRelu(x, perSample(affine?.weight), perSample(affine?.bias), eps, slope));
+  return typed(normScaleShiftLeakyRelu(x, affine?.weight, affine?.bias, eps, slope));
 }
 
 /**
@@ -128,13 +126,13 @@ export function adaptiveInstanceNormLeakyRelu<N extends number, C extends number
   return typed(normScaleShiftLeakyRelu(x, tf.add(gamma, 1), beta, eps, slope));
 }
 
-/** `leakyRelu(normalizeScaleShift(x, scale, shift))` with scale and shift `[N, C]` (or absent). */
+/** `leakyRelu(normalizeScaleShift(x, scale, shift))` with scale and shift both `[N, C]` (per sample), both `[C]`, or absent. */
 function normScaleShiftLeakyRelu(x: tf.Tensor, scale: tf.Tensor | undefined, shift: tf.Tensor | undefined, eps: number, slope: number): tf.Tensor {
   const [n, , , c] = x.shape as number[];
   if (simdNormActApplies(x)) {
-    return simdNormAct(x as tf.Tensor4D, (scale ?? tf.ones([n!, c!])) as tf.Tensor2D, (shift ?? tf.zeros([n!, c!])) as tf.Tensor2D, eps, slope);
+    return simdNormAct(x as tf.Tensor4D, (scale ?? tf.ones([c!])) as tf.Tensor1D, (shift ?? tf.zeros([c!])) as tf.Tensor1D, eps, slope);
   }
-  const perPixel = (t: tf.Tensor | undefined) => (t ? tf.reshape(t, [n!, 1, 1, c!]) : undefined);
+  const perPixel = (t: tf.Tensor | undefined) => (t ? tf.reshape(t, [t.rank === 1 ? 1 : n!, 1, 1, c!]) : undefined);
   return tf.leakyRelu(normalizeScaleShift(x, perPixel(scale), perPixel(shift), eps), slope);
 }
 

@@ -18,6 +18,9 @@ export const NormActGradSimd = 'NormActGradSimd';
 
 type Run = (...args: number[]) => void;
 
+/** Floats between two samples' scale (and shift): C for `[N, C]`, 0 for one `[C]` shared by all. */
+const perSampleStride = (scale: tf.TensorInfo, c: number) => (scale.shape.length === 1 ? 0 : c);
+
 function forward({ inputs, backend, attrs }: Parameters<tf.KernelFunc>[0]): tf.TensorInfo[] {
   const { x, scale, shift } = inputs as Record<'x' | 'scale' | 'shift', tf.TensorInfo>;
   const { eps, slope } = attrs as unknown as { eps: number; slope: number };
@@ -25,7 +28,7 @@ function forward({ inputs, backend, attrs }: Parameters<tf.KernelFunc>[0]): tf.T
   const [n, h, w, c] = x.shape as [number, number, number, number];
   const outs = [b.makeOutput(x.shape, 'float32'), b.makeOutput([n, c], 'float32'), b.makeOutput([n, c], 'float32')];
   const run = simdInstance(b.wasm, 'norm-act').exports.norm_act as Run;
-  run(offsetOf(b, x), offsetOf(b, scale), offsetOf(b, shift), ...outs.map((o) => offsetOf(b, o)), n, h * w, c, eps, slope);
+  run(offsetOf(b, x), offsetOf(b, scale), offsetOf(b, shift), ...outs.map((o) => offsetOf(b, o)), n, h * w, c, perSampleStride(scale, c), eps, slope);
   return outs;
 }
 
@@ -36,7 +39,7 @@ function backward({ inputs, backend, attrs }: Parameters<tf.KernelFunc>[0]): tf.
   const [n, h, w, c] = x.shape as [number, number, number, number];
   const outs = [b.makeOutput(x.shape, 'float32'), b.makeOutput([n, c], 'float32'), b.makeOutput([n, c], 'float32')];
   const run = simdInstance(b.wasm, 'norm-act').exports.norm_act_grad as Run;
-  run(...[x, y, dy, mean, inv, scale, ...outs].map((t) => offsetOf(b, t)), n, h * w, c, slope);
+  run(...[x, y, dy, mean, inv, scale, ...outs].map((t) => offsetOf(b, t)), n, h * w, c, perSampleStride(scale, c), slope);
   return outs;
 }
 
@@ -47,17 +50,21 @@ export function simdNormActApplies(x: tf.Tensor): boolean {
 }
 
 /**
- * `leakyRelu(instanceNorm(x) * scale + shift)` for x `[N, H, W, C]`, scale and shift `[N, C]`,
- * with its first-order gradient for x, scale and shift.
+ * `leakyRelu(instanceNorm(x) * scale + shift)` for x `[N, H, W, C]`, scale and shift both `[N, C]`
+ * (per sample: AdaIN) or both `[C]` (for all samples: an affine IN, no broadcast copy), with its
+ * first-order gradient for x, scale and shift.
  */
-export function simdNormAct(x: tf.Tensor4D, scale: tf.Tensor2D, shift: tf.Tensor2D, eps: number, slope: number): tf.Tensor4D {
+export function simdNormAct(x: tf.Tensor4D, scale: tf.Tensor2D | tf.Tensor1D, shift: tf.Tensor2D | tf.Tensor1D, eps: number, slope: number): tf.Tensor4D {
   const op = tf.customGrad(((xi: tf.Tensor, si: tf.Tensor, ti: tf.Tensor, save: tf.GradSaveFunc) => {
     const [y, mean, inv] = tf.engine().runKernel(NormActSimd, { x: xi, scale: si, shift: ti }, { eps, slope } as never) as unknown as tf.Tensor[];
     save([xi, y!, mean!, inv!, si]);
     return {
       value: y!,
-      gradFunc: (dy: tf.Tensor, [xs, ys, ms, is, ss]: tf.Tensor[]) =>
-        tf.engine().runKernel(NormActGradSimd, { x: xs!, y: ys!, dy, mean: ms!, inv: is!, scale: ss! }, { slope } as never) as unknown as tf.Tensor[],
+      gradFunc: (dy: tf.Tensor, [xs, ys, ms, is, ss]: tf.Tensor[]) => {
+        const [dx, dscale, dshift] = tf.engine().runKernel(NormActGradSimd, { x: xs!, y: ys!, dy, mean: ms!, inv: is!, scale: ss! }, { slope } as never) as unknown as tf.Tensor[];
+        // per-sample gradients [N, C]; a [C] scale and shift were used by every sample
+        return ss!.rank === 1 ? [dx!, tf.sum(dscale!, 0), tf.sum(dshift!, 0)] : [dx!, dscale!, dshift!];
+      },
     };
   }) as unknown as Parameters<typeof tf.customGrad>[0]);
   return op(x, scale, shift) as tf.Tensor4D;

@@ -12,6 +12,9 @@
  *   dshift = sum(dz)     dscale = sum(dz * xhat)
  *   dx = inv * scale * (dz - dshift / HW - xhat * dscale / HW)
  *
+ * scale and shift are [N, C] (ss = C) or one [C] for all samples (ss = 0: an affine IN's weights);
+ * dscale and dshift are always per sample, [N, C].
+ *
  * As tfjs ops the forward is 5 full-size passes and 2 reductions, the backward about twice
  * that; here the forward reads x three times and writes y once, the backward reads x, y, dy
  * twice and writes dx once. Sums over pixels are taken in chunks of 64 pixels added to the
@@ -45,12 +48,12 @@ static inline v128_t leaky(v128_t z, v128_t slope) {
 
 __attribute__((export_name("norm_act")))
 void norm_act(const float *x, const float *scale, const float *shift, float *y, float *mean, float *inv,
-              int n, int hw, int c, float eps, float slope) {
+              int n, int hw, int c, int ss, float eps, float slope) {
   const v128_t vhw = wasm_f32x4_splat((float)hw), veps = wasm_f32x4_splat(eps), vslope = wasm_f32x4_splat(slope);
   for (int b = 0; b < n; b++) {
     const float *xb = x + b * hw * c;
     float *yb = y + b * hw * c, *mb = mean + b * c, *ib = inv + b * c;
-    const float *sb = scale + b * c, *tb = shift + b * c;
+    const float *sb = scale + b * ss, *tb = shift + b * ss;
     SUM_PIXELS(mb, yb, hw, c, wasm_v128_load(xb + at))
     for (int ch = 0; ch < c; ch += 4) wasm_v128_store(mb + ch, wasm_f32x4_div(wasm_v128_load(mb + ch), vhw));
     SUM_PIXELS(ib, yb, hw, c, ({ v128_t d = wasm_f32x4_sub(wasm_v128_load(xb + at), wasm_v128_load(mb + ch)); wasm_f32x4_mul(d, d); }))
@@ -70,14 +73,14 @@ void norm_act(const float *x, const float *scale, const float *shift, float *y, 
 
 __attribute__((export_name("norm_act_grad")))
 void norm_act_grad(const float *x, const float *y, const float *dy, const float *mean, const float *inv, const float *scale,
-                   float *dx, float *dscale, float *dshift, int n, int hw, int c, float slope) {
+                   float *dx, float *dscale, float *dshift, int n, int hw, int c, int ss, float slope) {
   const v128_t vslope = wasm_f32x4_splat(slope), zero = wasm_f32x4_splat(0), one = wasm_f32x4_splat(1);
   const v128_t rhw = wasm_f32x4_splat(1.0f / (float)hw);
 #define DZ wasm_f32x4_mul(wasm_v128_load(dy + o + at), wasm_v128_bitselect(one, vslope, wasm_f32x4_gt(wasm_v128_load(y + o + at), zero)))
 #define XHAT wasm_f32x4_mul(wasm_f32x4_sub(wasm_v128_load(x + o + at), wasm_v128_load(mb + ch)), wasm_v128_load(ib + ch))
   for (int b = 0; b < n; b++) {
     const int o = b * hw * c;
-    const float *mb = mean + b * c, *ib = inv + b * c, *sb = scale + b * c;
+    const float *mb = mean + b * c, *ib = inv + b * c, *sb = scale + b * ss;
     float *gs = dscale + b * c, *gt = dshift + b * c, *dxb = dx + o;
     /* one pass for both sums: their chunk partials in dx's first 2C floats */
     float *pt = dxb, *ps = dxb + c;
