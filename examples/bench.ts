@@ -54,7 +54,13 @@ The PyTorch reference runs when '/usr/bin/python3 -c "import torch"' works:
   /usr/bin/python3 ../shared/anchors/torch_ref.py bench --img .. --base .. --maxc .. --batch ..
       --domains .. --steps N --threads 2
 The same G forward also runs exported to ONNX in onnxruntime-node (2 threads, like the reference) when that
-optional dependency is installed: 'ort g_forward' and 'ratio ort/pytorch g_forward'.`;
+optional dependency is installed: 'ort g_forward' and 'ratio ort/pytorch g_forward'.
+
+Fractions of the measured wasm ceiling (what XNNPACK's conv and plain matMul reach at the networks' own conv
+shapes, timed between our runs): 'fraction of measured wasm ceiling' pairs each timed run with the ceiling
+pass right after it (median of the ratios); 'fraction of best-case wasm ceiling' compares our median with each
+shape's best over all passes, beside what the ceiling's own median pass reaches of it; 'fraction of
+fresh-process wasm ceiling' uses child processes before and after our runs (docs/PERFORMANCE.md).`;
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
