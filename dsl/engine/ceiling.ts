@@ -44,9 +44,9 @@ export function shapeFlops(c: ConvShape): number {
   return 2 * c.k * c.k * c.ci * c.co * ho * wo * c.n;
 }
 
-/** The best wall time of `run` over at least `minRuns` runs and `minMs` in total, after one untimed run. */
-function bestMs(run: () => tf.Tensor, minRuns: number, minMs: number): number {
-  run().dispose();
+/** The best wall time of `run` over at least `minRuns` runs and `minMs` in total, after one untimed run if `warmUp`. */
+function bestMs(run: () => tf.Tensor, minRuns: number, minMs: number, warmUp = true): number {
+  if (warmUp) run().dispose();
   let best = Infinity;
   let total = 0;
   for (let i = 0; i < minRuns || total < minMs; i++) {
@@ -104,16 +104,7 @@ export function ceilingProbe(shapes: readonly ConvShape[]): CeilingProbe {
     x: tf.randomUniform([c.n, c.h, c.w, c.ci], -1, 1, 'float32', 1) as tf.Tensor4D,
     f: tf.randomUniform([c.k, c.k, c.ci, c.co], -0.1, 0.1, 'float32', 2) as tf.Tensor4D,
   }));
-  const best = (run: () => tf.Tensor, repeats: number): number => {
-    let ms = Infinity;
-    for (let i = 0; i < repeats; i++) {
-      const t0 = performance.now();
-      const y = run();
-      ms = Math.min(ms, performance.now() - t0);
-      y.dispose();
-    }
-    return ms;
-  };
+  const best = (run: () => tf.Tensor, repeats: number): number => bestMs(run, repeats, 0, false);
   const matMul = (c: ConvShape, f: tf.Tensor4D, repeats: number): number => {
     const [ho, wo] = outSize(c);
     const a = tf.fill([c.n * ho * wo, c.k * c.k * c.ci], 0.5) as tf.Tensor2D;
