@@ -2,11 +2,11 @@
  * Adam's update of one parameter tensor as one pass of this project's wasm SIMD kernel
  * (`simd/adam-step.c`) instead of ~15 tfjs ops, each a pass over the tensor. The same
  * arithmetic in the same order: the results equal dsl/optim.ts's op chain bit for bit.
- * Single-threaded: the pass is memory-bound (7 floats per value) and short.
+ * Split across the backend's threads (simd-threads.ts); the pass is memory-bound (7 floats per value).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { offsetOf, simdKernelActive, type WasmBackendLike } from './simd-module.ts';
-import { runSplit } from './simd-threads.ts';
+import { runElementwise } from './simd-threads.ts';
 
 /** The kernel's name in tfjs's registry (wasm backend only). */
 export const AdamStepSimd = 'AdamStepSimd';
@@ -28,10 +28,9 @@ function kernelFunc({ inputs, backend, attrs }: Parameters<tf.KernelFunc>[0]): t
   const k = attrs as unknown as AdamConstants;
   const b = backend as unknown as WasmBackendLike;
   const outs = [0, 1, 2].map(() => b.makeOutput(p.shape, 'float32'));
-  const n = p.shape.reduce((a, d) => a * d, 1);
   // offsets read after the outputs are allocated (a growing heap keeps offsets, but this is obviously safe)
-  const ptrs = [p, g, m, v, ...outs].map((t) => offsetOf(b, t));
-  runSplit(b, 'adam_step', n, (s, c) => [...ptrs.map((q) => q + 4 * s), c, k.wd, k.b1, k.c1, k.b2, k.c2, k.bc2, k.eps, k.lr], 16, 65536);
+  runElementwise(b, 'adam_step', [p, g, m, v, ...outs].map((t) => offsetOf(b, t)), tf.util.sizeFromShape(p.shape),
+    [k.wd, k.b1, k.c1, k.b2, k.c2, k.bc2, k.eps, k.lr]);
   return outs;
 }
 

@@ -6,20 +6,17 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { offsetOf, simdKernelActive, type WasmBackendLike } from './simd-module.ts';
-import { runSplit } from './simd-threads.ts';
+import { runElementwise } from './simd-threads.ts';
 
 /** The kernel's name in tfjs's registry (wasm backend only). */
 export const AddScaleSimd = 'AddScaleSimd';
-
-const size = (t: tf.TensorInfo) => t.shape.reduce((a, d) => a * d, 1);
 
 function kernelFunc({ inputs, backend, attrs }: Parameters<tf.KernelFunc>[0]): tf.TensorInfo {
   const { a, b: bIn } = inputs as Record<'a' | 'b', tf.TensorInfo>;
   const { s } = attrs as unknown as { s: number };
   const b = backend as unknown as WasmBackendLike;
   const out = b.makeOutput([...a.shape], 'float32');
-  const [ap, bp, op] = [offsetOf(b, a), offsetOf(b, bIn), offsetOf(b, out)];
-  runSplit(b, 'add_scale', size(a), (i, k) => [ap + 4 * i, bp + 4 * i, op + 4 * i, k, s], 16, 65536);
+  runElementwise(b, 'add_scale', [a, bIn, out].map((t) => offsetOf(b, t)), tf.util.sizeFromShape(a.shape), [s]);
   return out;
 }
 

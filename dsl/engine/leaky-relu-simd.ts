@@ -6,19 +6,16 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { offsetOf, simdKernelActive, type WasmBackendLike } from './simd-module.ts';
-import { runSplit } from './simd-threads.ts';
+import { runElementwise } from './simd-threads.ts';
 
 /** The gradient kernel's name in tfjs's registry (wasm backend only). */
 export const LeakyReluGradSimd = 'LeakyReluGradSimd';
-
-const size = (t: tf.TensorInfo) => t.shape.reduce((a, d) => a * d, 1);
 
 /** The forward, as a kernel function body on tensor infos: y = x > 0 ? x : alpha x (float32). */
 export function simdLeakyReluInfo(backend: tf.KernelBackend, x: tf.TensorInfo, alpha: number): tf.TensorInfo {
   const b = backend as unknown as WasmBackendLike;
   const out = b.makeOutput([...x.shape], 'float32');
-  const [xp, op] = [offsetOf(b, x), offsetOf(b, out)];
-  runSplit(b, 'leaky_relu', size(x), (s, k) => [xp + 4 * s, op + 4 * s, k, alpha], 16, 65536);
+  runElementwise(b, 'leaky_relu', [offsetOf(b, x), offsetOf(b, out)], tf.util.sizeFromShape(x.shape), [alpha]);
   return out;
 }
 
@@ -26,9 +23,8 @@ function gradKernel({ inputs, backend, attrs }: Parameters<tf.KernelFunc>[0]): t
   const { dy, x } = inputs as Record<'dy' | 'x', tf.TensorInfo>;
   const b = backend as unknown as WasmBackendLike;
   const out = b.makeOutput([...dy.shape], 'float32');
-  const [dyp, xp, op] = [offsetOf(b, dy), offsetOf(b, x), offsetOf(b, out)];
   const { alpha } = attrs as unknown as { alpha: number };
-  runSplit(b, 'leaky_relu_grad', size(dy), (s, k) => [dyp + 4 * s, xp + 4 * s, op + 4 * s, k, alpha], 16, 65536);
+  runElementwise(b, 'leaky_relu_grad', [dy, x, out].map((t) => offsetOf(b, t)), tf.util.sizeFromShape(dy.shape), [alpha]);
   return out;
 }
 

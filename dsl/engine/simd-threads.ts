@@ -108,10 +108,11 @@ export function runShares(b: WasmBackendLike, kernel: SplitKernel, shares: reado
   const helpers = shares.length - 1;
   if (helpers > 0) {
     const stride = NARGS + 1;
+    const entry = entries.findIndex(([, e]) => e === kernel);
     for (let k = 0; k < pool.workers; k++) {
       const share = shares[k + 1];
       if (share && share.length > NARGS) throw new Error(`runShares: ${kernel} takes at most ${NARGS} arguments`);
-      pool.args[k * stride] = share ? entries.findIndex(([, e]) => e === kernel) : -1;
+      pool.args[k * stride] = share ? entry : -1;
       if (share) pool.args.set(share, k * stride + 1);
     }
     Atomics.store(pool.control, DONE, 0);
@@ -149,4 +150,13 @@ export function splitRange(total: number, parts: number, align = 1, minItems = 1
 export function runSplit(b: WasmBackendLike, kernel: SplitKernel, total: number, argsOf: (start: number, count: number) => number[],
   align = 1, minItems = 1): void {
   runShares(b, kernel, splitRange(total, simdThreads(b), align, minItems).map(([s, n]) => argsOf(s, n)));
+}
+
+/**
+ * An elementwise kernel `kernel(...pointers, count, ...constants)` over `total` float32 values,
+ * split into ranges of whole 16-value blocks and at least 64k values (~50 us: a smaller share is
+ * not worth waking a worker); each share's pointers start at its first value.
+ */
+export function runElementwise(b: WasmBackendLike, kernel: SplitKernel, pointers: readonly number[], total: number, constants: readonly number[] = []): void {
+  runSplit(b, kernel, total, (s, k) => [...pointers.map((p) => p + 4 * s), k, ...constants], 16, 65536);
 }
