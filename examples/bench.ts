@@ -281,13 +281,16 @@ async function main() {
   const best = passes.length ? ceilingFigures(net, o.batch, bestOfPasses(passes)) : undefined;
   const ours = best ? { iteration: best.iteration, gForward: best.gForward } : undefined;
   const fresh = ceiling.get(threads);
+  // Each pass's own ceiling (training passes first, then the G forward's, as in `passes`).
+  const passFigures = passes.map((r) => ceilingFigures(net, o.batch, r));
+  const medianPass = (pick: (f: CeilingFigures) => number) => median(passFigures.map(pick));
   // Paired: each timed run (or group of 4 G forwards) against the probe pass that followed it.
   const paired = ours ? {
-    iteration: pairedFraction(iterMs.map((ms) => iterFlops / ms / 1e6), trainPasses.map((p) => ceilingFigures(net, o.batch, p).iteration)),
-    gForward: pairedFraction(gPasses.map((_, j) => fw.G / median(gMs.slice(4 * j, 4 * j + 4)) / 1e6), gPasses.map((p) => ceilingFigures(net, o.batch, p).gForward)),
+    iteration: pairedFraction(iterMs.map((ms) => iterFlops / ms / 1e6), passFigures.slice(0, trainPasses.length).map((f) => f.iteration)),
+    gForward: pairedFraction(gPasses.map((_, j) => fw.G / median(gMs.slice(4 * j, 4 * j + 4)) / 1e6), passFigures.slice(trainPasses.length).map((f) => f.gForward)),
   } : undefined;
   if (ours) {
-    const typical = (pick: (f: CeilingFigures) => number) => median(passes.map((r) => pick(ceilingFigures(net, o.batch, r)))).toFixed(1);
+    const typical = (pick: (f: CeilingFigures) => number) => medianPass(pick).toFixed(1);
     console.log(`interleaved wasm ceiling, ${threads} thread${threads > 1 ? 's' : ''} (each shape's best over the ${passes.length} passes between our runs, ${
       (probe!.bytes / 2 ** 20).toFixed(0)} MiB of probe tensors held meanwhile): G forward ${ours.gForward.toFixed(1)} GFLOP/s, training iteration ${
       ours.iteration.toFixed(1)} GFLOP/s (the median pass, typical rather than best: ${typical((f) => f.gForward)} / ${typical((f) => f.iteration)})`);
@@ -360,7 +363,7 @@ async function main() {
     console.log(`fraction of measured wasm ceiling g_forward ${paired.gForward.toFixed(2)}`);
     console.log(`(the two lines above: each timed run against the ceiling pass measured right after it in this process, each kernel's best of ${
       passRepeats} runs, the median of the ${trainPasses.length} / ${gPasses.length} ratios: like with like, as this machine's speed moves between minutes)`);
-    const yard = (pick: (f: CeilingFigures) => number) => (median(passes.map((r) => pick(ceilingFigures(net, o.batch, r)))) / pick(best!)).toFixed(2);
+    const yard = (pick: (f: CeilingFigures) => number) => (medianPass(pick) / pick(best!)).toFixed(2);
     console.log(`fraction of best-case wasm ceiling train_iteration ${(iterFlops / iterS / 1e9 / ours.iteration).toFixed(2)} (the ceiling's own median pass: ${yard((f) => f.iteration)})`);
     console.log(`fraction of best-case wasm ceiling g_forward ${(fw.G / gS / 1e9 / ours.gForward).toFixed(2)} (the ceiling's own median pass: ${yard((f) => f.gForward)})`);
     console.log('(the two lines above: our median run against each shape\'s best time over all interleaved passes; the ceiling\'s own kernels, timed as one pass like our runs, reach the figure in brackets)');
