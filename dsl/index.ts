@@ -11,3 +11,4 @@ export * from './fold.ts';
 export * from './spec.ts';
 export * from './init.ts';
 export { useBackend, liveTensors, backendNames, type BackendName } from './engine/backend.ts';
+export * from "./resample-conv.ts";

@@ -60,7 +60,10 @@ Fractions of the measured wasm ceiling (what XNNPACK's conv and plain matMul rea
 shapes, timed between our runs): 'fraction of measured wasm ceiling' pairs each timed run with the ceiling
 pass right after it (median of the ratios); 'fraction of best-case wasm ceiling' compares our median with each
 shape's best over all passes, beside what the ceiling's own median pass reaches of it; 'fraction of
-fresh-process wasm ceiling' uses child processes before and after our runs (docs/PERFORMANCE.md).`;
+fresh-process wasm ceiling' uses child processes before and after our runs (docs/PERFORMANCE.md).
+The ceiling is XNNPACK doing the official network's convolutions as written; ours run the convs beside a
+resampling with 2.25x fewer FLOPs (dsl/resample-conv.ts), so a fraction above 1 is possible: --profile
+prints what our convolutions alone reach of the ceiling on the FLOPs they execute.`;
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 

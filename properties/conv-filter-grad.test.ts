@@ -1,8 +1,8 @@
 /**
  * Laws of the SIMD weight-gradient kernel (dsl/engine/conv-filter-grad-simd.ts), on tfjs-wasm's
  * threaded build with 2 threads (the kernel's worker path):
- * - it equals the definition, dW[i,j,c,o] = sum of x[b, y+i-top, x+j-left, c] dy[b, y, x, o],
- *   computed in float64, for any sizes, kernel sizes and paddings it accepts;
+ * - it equals the definition, dW[i,j,c,o] = sum of x[b, s y+i-top, s x+j-left, c] dy[b, y, x, o],
+ *   computed in float64, for any sizes, kernel sizes, paddings and strides (1, 2) it accepts;
  * - the result does not depend on the number of threads (bit-identical);
  * - a conv's weight gradient goes through it when the channels allow (Ci % 4, Co % 8), and
  *   equals the finite difference of the loss there;
@@ -26,14 +26,14 @@ const threads = await useThreadedWasm(2);
 const runs = { numRuns: 25, seed: 20261201, includeErrorInReport: true };
 
 /** The definition, in float64. */
-function reference(x: tf.Tensor4D, dy: tf.Tensor4D, kh: number, kw: number, top: number, left: number): Float64Array {
+function reference(x: tf.Tensor4D, dy: tf.Tensor4D, kh: number, kw: number, top: number, left: number, stride: number): Float64Array {
   const [n, h, w, ci] = x.shape;
   const [, ho, wo, co] = dy.shape;
   const xs = x.dataSync(), ds = dy.dataSync();
   const out = new Float64Array(kh * kw * ci * co);
   for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++)
     for (let b = 0; b < n; b++) for (let y = 0; y < ho; y++) for (let xx = 0; xx < wo; xx++) {
-      const yy = y + i - top, xi = xx + j - left;
+      const yy = stride * y + i - top, xi = stride * xx + j - left;
       if (yy < 0 || yy >= h || xi < 0 || xi >= w) continue;
       for (let c = 0; c < ci; c++) {
         const xv = xs[((b * h + yy) * w + xi) * ci + c];
@@ -55,6 +55,7 @@ const case_ = fc.record({
   padLeft: fc.integer({ min: 0, max: 4 }),
   padBottom: fc.integer({ min: 0, max: 4 }),
   padRight: fc.integer({ min: 0, max: 4 }),
+  stride: fc.constantFrom(1 as const, 2 as const),
   seed: fc.integer({ min: 1, max: 1e6 }),
 }).filter((c) => c.padTop < c.kh && c.padBottom < c.kh && c.padLeft < c.kw && c.padRight < c.kw
   && c.h + c.padTop + c.padBottom >= c.kh && c.w + c.padLeft + c.padRight >= c.kw);
@@ -62,13 +63,13 @@ const case_ = fc.record({
 test(`the SIMD weight gradient equals its definition (float64), on ${threads} threads`, () => {
   let worst = 0;
   fc.assert(fc.property(case_, (c) => {
-    const ho = c.h + c.padTop + c.padBottom - c.kh + 1;
-    const wo = c.w + c.padLeft + c.padRight - c.kw + 1;
+    const ho = Math.floor((c.h + c.padTop + c.padBottom - c.kh) / c.stride) + 1;
+    const wo = Math.floor((c.w + c.padLeft + c.padRight - c.kw) / c.stride) + 1;
     const x = tf.randomNormal([c.n, c.h, c.w, c.ci], 0, 1, 'float32', c.seed) as tf.Tensor4D;
     const dy = tf.randomNormal([c.n, ho, wo, c.co], 0, 1, 'float32', c.seed + 1) as tf.Tensor4D;
-    const got = simdFilterGrad(x, dy, c.kh, c.kw, c.padTop, c.padLeft);
+    const got = simdFilterGrad(x, dy, c.kh, c.kw, c.padTop, c.padLeft, 0, c.stride);
     assert.deepEqual(got.shape, [c.kh, c.kw, c.ci, c.co]);
-    const want = reference(x, dy, c.kh, c.kw, c.padTop, c.padLeft);
+    const want = reference(x, dy, c.kh, c.kw, c.padTop, c.padLeft, c.stride);
     const g = got.dataSync();
     const scale = Math.sqrt(c.n * ho * wo); // the size of a sum of that many unit products
     for (let k = 0; k < want.length; k++) {

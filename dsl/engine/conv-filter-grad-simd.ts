@@ -1,5 +1,5 @@
 /**
- * The stride-1 conv weight gradient as this project's own wasm SIMD kernel
+ * The conv weight gradient (stride 1 or 2) as this project's own wasm SIMD kernel
  * (`simd/conv-filter-grad.c`), running inside tfjs-wasm's memory on the backend's threads.
  *
  * tfjs-wasm has no Conv2DBackpropFilter; as a forward conv (kernels.ts) the gradient packs a
@@ -29,11 +29,13 @@ interface Attrs {
   left: number;
   /** At most this many threads (0: all the backend has). */
   maxThreads: number;
+  /** The conv's stride, 1 or 2. */
+  stride: number;
 }
 
 function kernelFunc({ inputs, backend, attrs }: Parameters<tf.KernelFunc>[0]): tf.TensorInfo {
   const { x, dy } = inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
-  const { kh, kw, top, left, maxThreads } = attrs as unknown as Attrs;
+  const { kh, kw, top, left, maxThreads, stride } = attrs as unknown as Attrs;
   const b = backend as unknown as WasmBackendLike;
   const [n, h, w, ci] = x.shape;
   const [, ho, wo, co] = dy.shape;
@@ -52,7 +54,7 @@ function kernelFunc({ inputs, backend, attrs }: Parameters<tf.KernelFunc>[0]): t
     Atomics.store(new Int32Array(simdInstance(b.wasm, 'conv-filter-grad').memory.buffer, base, 1), 0, 0);
     // offsets read after the allocation (a growing heap moves no tensor, but keeps this obviously safe)
     const share = (k: number) => [offsetOf(b, x), offsetOf(b, dy), offsetOf(b, out),
-      base + 16 + scratchBytes * k, base, n, h, w, ci, ho, wo, co, kh, kw, top, left, block, rows];
+      base + 16 + scratchBytes * k, base, n, h, w, ci, ho, wo, co, kh, kw, top, left, block, rows, stride];
     runShares(b, 'conv_filter_grad', Array.from({ length: threads }, (_, k) => share(k)));
   } catch (e) {
     b.disposeData(out.dataId); // the engine never sees this output: free it here
@@ -63,18 +65,19 @@ function kernelFunc({ inputs, backend, attrs }: Parameters<tf.KernelFunc>[0]): t
   return out;
 }
 
-/** Whether the kernel handles this gradient: wasm backend, stride 1 (the caller checks), Ci % 4 == 0, Co % 8 == 0. */
+/** Whether the kernel handles this gradient: wasm backend, stride 1 or 2 (the caller checks), Ci % 4 == 0, Co % 8 == 0. */
 export function simdFilterGradApplies(ci: number, co: number): boolean {
   return ci % 4 === 0 && co % 8 === 0 && simdKernelActive(ConvFilterGradSimd);
 }
 
 /**
- * dW `[KH, KW, Ci, Co]` of a stride-1, dilation-1 conv with padding (top, left) from x `[N, H, W, Ci]`
+ * dW `[KH, KW, Ci, Co]` of a dilation-1 conv of stride `stride` with padding (top, left) from x `[N, H, W, Ci]`
  * and dy `[N, Ho, Wo, Co]`, on at most `maxThreads` threads (0: all). A forward op only: it has no gradient (the weight gradient is never
  * differentiated again; R1 differentiates the input gradient).
  */
-export function simdFilterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, kh: number, kw: number, top: number, left: number, maxThreads = 0): tf.Tensor4D {
-  return tf.engine().runKernel(ConvFilterGradSimd, { x, dy }, { kh, kw, top, left, maxThreads } as never) as tf.Tensor4D;
+export function simdFilterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, kh: number, kw: number, top: number, left: number, maxThreads = 0,
+  stride: 1 | 2 = 1): tf.Tensor4D {
+  return tf.engine().runKernel(ConvFilterGradSimd, { x, dy }, { kh, kw, top, left, maxThreads, stride } as never) as tf.Tensor4D;
 }
 
 /** Registers the kernel for the wasm backend (idempotent). */

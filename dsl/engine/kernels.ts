@@ -32,6 +32,7 @@ import { registerSimdLeakyRelu, simdLeakyReluApplies, simdLeakyReluGrad, simdLea
 import { registerSimdFlipFilter, simdFlipFilter, simdFlipFilterApplies } from './flip-filter-simd.ts';
 import { registerSimdUp2 } from './up2-simd.ts';
 import { registerSimdAddScale } from './add-scale-simd.ts';
+import { registerSimdResampleConv } from './resample-conv-simd.ts';
 
 type Attrs = Record<string, unknown>;
 type Conv2DInfo = ReturnType<typeof tf.backend_util.computeConv2DInfo>;
@@ -296,12 +297,13 @@ export function convInputGrad(dy: tf.Tensor4D, filter: tf.Tensor4D, xShape: numb
 }
 
 /**
- * A stride-1 conv plus a per-channel bias in one kernel (FusedConv2D: XNNPACK starts each
- * output's accumulator at the bias, so the separate full-size Add pass, and the tape's copy of
- * its input, go away). Its gradient (`fusedConv2dGrad`) is the Conv2D one plus the bias sum.
+ * A conv plus a per-channel bias in one kernel (FusedConv2D: XNNPACK starts each output's
+ * accumulator at the bias, so the separate full-size Add pass, and the tape's copy of its input,
+ * go away). Its gradient (`fusedConv2dGrad`) is the Conv2D one plus the bias sum; stride 2 takes
+ * the phase decomposition's (strided.ts). A number `pad` pads every side by that many zeros.
  */
-export function conv2dBias(x: tf.Tensor4D, filter: tf.Tensor4D, bias: tf.Tensor1D, pad: 'same' | 'valid'): tf.Tensor4D {
-  const attrs = { strides: 1, pad, dataFormat: 'NHWC', dilations: 1, activation: 'linear' };
+export function conv2dBias(x: tf.Tensor4D, filter: tf.Tensor4D, bias: tf.Tensor1D, pad: 'same' | 'valid' | number, strides: 1 | 2 = 1): tf.Tensor4D {
+  const attrs = { strides, pad, dataFormat: 'NHWC', dilations: 1, activation: 'linear' };
   return tf.engine().runKernel(tf.FusedConv2D, { x, filter, bias }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
 }
 
@@ -697,5 +699,6 @@ export function registerGradients(): void {
   registerSimdAddScale();
   registerSimdFlipFilter();
   registerSimdUp2();
+  registerSimdResampleConv();
   registered = true;
 }

@@ -24,6 +24,8 @@ const entries = [
   ['leaky-relu', 'leaky_relu_grad'],
   ['adam-step', 'adam_step'],
   ['add-scale', 'add_scale'],
+  ['resample-conv', 'subpixel_shuffle'],
+  ['resample-conv', 'subpixel_unshuffle'],
 ] as const;
 export type SplitKernel = (typeof entries)[number][1];
 const fileOf = (k: SplitKernel) => entries.find(([, e]) => e === k)![0];

@@ -16,9 +16,16 @@
  * dsl/engine/kernels.ts (forward convs and GEMMs), rearranged back by reshapes and transposes.
  * Every op on the way has a gradient, so gradients of these gradients (WGAN-GP through a
  * strided discriminator) follow, and the transposed conv is the input gradient itself.
+ *
+ * On wasm two cases skip the decomposition's transposes (space-to-depth of x, depth-to-space of
+ * dx: per-element loops in tfjs-wasm): the weight gradient is our SIMD kernel reading x at stride 2
+ * (conv-filter-grad-simd.ts), and a 4x4 kernel with padding 1 (dsl/resample-conv.ts, StarGAN v1)
+ * has its input gradient as a 2x2 conv and a pixel shuffle (resample-conv-simd.ts).
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { simdFilterGrad, simdFilterGradApplies } from './conv-filter-grad-simd.ts';
 import { convFilterGrad, convInputGrad } from './kernels.ts';
+import { resampleConvSimdApplies, runLinear, shuffleKernel, stride2InputFilterKernel } from './resample-conv-simd.ts';
 
 type Attrs = Record<string, unknown>;
 type Conv2DInfo = ReturnType<typeof tf.backend_util.computeConv2DInfo>;
@@ -79,12 +86,24 @@ function phaseShapeOf(xShape: readonly number[], pads: Pads): number[] {
   return [n, (h + pads.top + pads.bottom) / 2, (w + pads.left + pads.right) / 2, 4 * c];
 }
 
+/** Whether the input gradient takes the sub-pixel form: a 4x4 kernel, padding 1 on every side, even sides, wasm. */
+function subpixelInputGradApplies(dy: tf.Tensor4D, filter: tf.Tensor4D, xShape: readonly number[], pads: Pads): boolean {
+  const [, h, w] = xShape;
+  const [kh, kw] = filter.shape;
+  return kh === 4 && kw === 4 && pads.top === 1 && pads.bottom === 1 && pads.left === 1 && pads.right === 1
+    && h === 2 * dy.shape[1] && w === 2 * dy.shape[2] && resampleConvSimdApplies(dy);
+}
+
 /**
  * The input gradient of a phase-decomposable stride-2 conv (its adjoint, i.e. a transposed
  * conv): dy `[N, Ho, Wo, O]`, filter `[K, K, C, O]` -> dx `[N, H, W, C]`.
  */
 export function stride2InputGrad(dy: tf.Tensor4D, filter: tf.Tensor4D, xShape: readonly number[], pads: Pads): tf.Tensor4D {
   const [n, h, w, c] = xShape;
+  if (subpixelInputGradApplies(dy, filter, xShape, pads)) {
+    // 4x4, padding 1: a 2x2 conv over dy padded by 1 and a pixel shuffle (simd/resample-conv.c), no transposes
+    return runLinear(shuffleKernel, tf.conv2d(dy, runLinear(stride2InputFilterKernel, filter), 1, 1));
+  }
   const ws = phaseFilter(filter);
   const phaseShape = phaseShapeOf(xShape, pads);
   const dxs = convInputGrad(dy, ws, phaseShape, phaseInfo(phaseShape, ws.shape));
@@ -94,6 +113,7 @@ export function stride2InputGrad(dy: tf.Tensor4D, filter: tf.Tensor4D, xShape: r
 /** The weight gradient of a phase-decomposable stride-2 conv: x `[N, H, W, C]`, dy `[N, Ho, Wo, O]` -> `[K, K, C, O]`. */
 export function stride2FilterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, filterShape: readonly number[], pads: Pads): tf.Tensor4D {
   const [kh, kw, c, o] = filterShape;
+  if (simdFilterGradApplies(c, o)) return simdFilterGrad(x, dy, kh, kw, pads.top, pads.left, 0, 2); // reads x at stride 2 in place
   const xp = tf.pad(x, [[0, 0], [pads.top, pads.bottom], [pads.left, pads.right], [0, 0]]);
   const xs = spaceToDepth2(xp);
   const wsShape = [kh / 2, kw / 2, 4 * c, o];
@@ -116,12 +136,12 @@ export function convTranspose2dStride2(x: tf.Tensor4D, filter: tf.Tensor4D, pad:
 }
 
 /**
- * Wraps the registered Conv2D gradient (dsl/engine/kernels.ts): phase-decomposable stride-2
- * convs get the gradients above, everything else goes to the wrapped one.
+ * Wraps a registered Conv2D or FusedConv2D gradient (dsl/engine/kernels.ts): phase-decomposable
+ * stride-2 convs get the gradients above (and the bias sum), everything else goes to the wrapped one.
  */
-function stridedConv2dGrad(base: tf.GradConfig): tf.GradConfig {
+function stridedConvGrad(base: tf.GradConfig): tf.GradConfig {
   return {
-    kernelName: tf.Conv2D,
+    kernelName: base.kernelName,
     inputsToSave: ['x', 'filter'],
     gradFunc: (dy, saved, attrs) => {
       const [x, filter] = saved as [tf.Tensor4D, tf.Tensor4D];
@@ -135,6 +155,7 @@ function stridedConv2dGrad(base: tf.GradConfig): tf.GradConfig {
       return {
         x: () => stride2InputGrad(g, filter, x.shape, info.padInfo),
         filter: () => stride2FilterGrad(x, g, filter.shape, info.padInfo),
+        ...(base.kernelName === tf.FusedConv2D ? { bias: () => tf.sum(g, [0, 1, 2]) } : {}),
       };
     },
   };
@@ -145,8 +166,10 @@ let registered = false;
 /** Registers the stride-2 gradients (idempotent). Must run after `registerGradients` (kernels.ts). */
 export function registerStridedGradients(): void {
   if (registered) return;
-  const base = tf.getGradient(tf.Conv2D);
-  if (!base) throw new Error('registerStridedGradients: no Conv2D gradient registered yet (call registerGradients first)');
-  tf.registerGradient(stridedConv2dGrad(base));
+  for (const kernel of [tf.Conv2D, tf.FusedConv2D]) {
+    const base = tf.getGradient(kernel);
+    if (!base) throw new Error(`registerStridedGradients: no ${kernel} gradient registered yet (call registerGradients first)`);
+    tf.registerGradient(stridedConvGrad(base));
+  }
   registered = true;
 }

@@ -1,8 +1,10 @@
 /**
  * Analytic FLOPs of StarGAN v2, from the architecture plan (plan.ts). Counting rule: a conv costs
  * 2*K*K*Ci*Co*Ho*Wo*N per forward, a linear 2*I*O*N; elementwise ops, norms, pooling and the
- * high-pass path are not counted. A ResBlk's shortcut conv1x1 is counted at its input size and an
- * AdainResBlk's at its output size (the official order; ours runs them on a quarter of the pixels).
+ * high-pass path are not counted. The count is the official network's: a ResBlk's shortcut conv1x1
+ * is counted at its input size and an AdainResBlk's at its output size (ours runs them on a quarter
+ * of the pixels), and the 3x3 convs next to a resampling at full resolution (ours run them as a 4x4
+ * stride-2 conv or a sub-pixel 2x2 conv, 2.25x fewer FLOPs: dsl/resample-conv.ts).
  *
  * A network evaluation costs F (forward only), or 3F when gradients flow through it (forward F,
  * input gradient F, weight gradient F). R1 costs 3F on top of the real-logit forward and backward

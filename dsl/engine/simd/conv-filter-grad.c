@@ -1,7 +1,7 @@
 /*
- * The weight gradient of a stride-1 convolution, written for wasm SIMD128 (docs/PERFORMANCE.md):
+ * The weight gradient of a convolution of stride s (1 or 2), written for wasm SIMD128 (docs/PERFORMANCE.md):
  *
- *   dW[i][j][c][o] = sum over output pixels (b, y, x) of X[b][y+i-top][x+j-left][c] * DY[b][y][x][o]
+ *   dW[i][j][c][o] = sum over output pixels (b, y, x) of X[b][s y+i-top][s x+j-left][c] * DY[b][y][x][o]
  *
  * X is NHWC and zero outside its bounds (the conv's padding), DY is NHWC, dW is HWIO. The
  * work is the list of (tap, block of 4 input channels) items (i, j, c/4), each 4 rows of dW.
@@ -34,20 +34,24 @@ static inline void pack_dy(float *dyp, const float *dy, int r0, int len, int wo,
   }
 }
 
-/* tap (i, j)'s shifted input, channels [c, c + 4), for output rows [r0, r0 + nrows) as [len][4]: zeros outside X */
+/* ceil(a / s) for s in {1, 2}, any sign of a */
+static inline int ceil_div(int a, int s) { return s == 1 ? a : (a >= 0 ? (a + 1) / 2 : -((-a) / 2)); }
+
+/* tap (i, j)'s input at stride s, channels [c, c + 4), for output rows [r0, r0 + nrows) as [len][4]: zeros outside X */
 static inline void pack_x(float *xs, const float *x, int r0, int nrows, int i, int j, int c,
-                          int h, int w, int ci, int ho, int wo, int top, int left) {
+                          int h, int w, int ci, int ho, int wo, int top, int left, int s) {
   const v128_t zero = wasm_f32x4_splat(0);
-  int x0 = left - j; if (x0 < 0) x0 = 0;
-  int x1 = w + left - j; if (x1 > wo) x1 = wo;
+  /* output columns q whose input column s q + j - left lies in [0, w) */
+  int x0 = ceil_div(left - j, s); if (x0 < 0) x0 = 0;
+  int x1 = ceil_div(w + left - j, s); if (x1 > wo) x1 = wo;
   for (int r = 0; r < nrows; r++) {
-    const int row = r0 + r, b = row / ho, yy = row % ho + i - top;
+    const int row = r0 + r, b = row / ho, yy = s * (row % ho) + i - top;
     float *dst = xs + r * wo * 4;
     const int inside = yy >= 0 && yy < h && x1 > x0;
     const int a = inside ? x0 : wo, e = inside ? x1 : wo;
     for (int q = 0; q < a; q++) wasm_v128_store(dst + q * 4, zero);
-    const float *src = x + ((b * h + yy) * w + (a + j - left)) * ci + c;
-    for (int q = a; q < e; q++, src += ci) wasm_v128_store(dst + q * 4, wasm_v128_load(src));
+    const float *src = x + ((b * h + yy) * w + (s * a + j - left)) * ci + c;
+    for (int q = a; q < e; q++, src += s * ci) wasm_v128_store(dst + q * 4, wasm_v128_load(src));
     for (int q = e; q < wo; q++) wasm_v128_store(dst + q * 4, zero);
   }
 }
@@ -83,7 +87,7 @@ static inline void accumulate(float *out, const float *xs, const float *dyp, int
 __attribute__((export_name("conv_filter_grad")))
 void conv_filter_grad(const float *x, const float *dy, float *dw, float *scratch, int *next,
                       int n, int h, int w, int ci, int ho, int wo, int co,
-                      int kh, int kw, int top, int left, int block, int chunk_rows) {
+                      int kh, int kw, int top, int left, int block, int chunk_rows, int stride) {
   const int cblocks = ci / 4, items = kh * kw * cblocks, rows = n * ho;
   const v128_t zero = wasm_f32x4_splat(0);
   float *dyp = scratch;
@@ -99,7 +103,7 @@ void conv_filter_grad(const float *x, const float *dy, float *dw, float *scratch
       pack_dy(dyp, dy, r0, len, wo, co);
       for (int item = begin; item < end; item++) {
         const int tap = item / cblocks, c = (item % cblocks) * 4;
-        pack_x(xs, x, r0, nrows, tap / kw, tap % kw, c, h, w, ci, ho, wo, top, left);
+        pack_x(xs, x, r0, nrows, tap / kw, tap % kw, c, h, w, ci, ho, wo, top, left, stride);
         accumulate(dw + item * 4 * co, xs, dyp, len, co);
       }
     }
