@@ -28,10 +28,12 @@ import { typed, type Tensor } from './tensor.ts';
 /**
  * Below this many input pixels (N H W) the composed ops are faster: the fused forms rewrite the
  * filter on every call, and XNNPACK packs each new filter, a cost that does not shrink with the
- * map (forward + backward at batch 8 with a fresh filter per call, as in training: 1.6-1.9x
- * faster from 16x16 up, even at 8x8, 1.1-1.7x slower at 4x4).
+ * map. Forward + backward at batch 8 with a fresh filter per call, as in training: 1.6-1.9x faster
+ * from 16x16 up; at 8x8 (512 pixels) a tie alone and slower inside a training iteration (the 4x4
+ * filter at 256 channels is 1M floats, packed for a 4x4 output: 24 + 30 ms forward and input
+ * gradient against 18 + 21 composed, profiled); 1.1-1.7x slower at 4x4.
  */
-const minFusedPixels = 512;
+const minFusedPixels = 1024;
 
 /** Whether the fused form runs for x: wasm, and a map large enough to pay for the filter rewrite. */
 function fuses(x: tf.Tensor): boolean {
