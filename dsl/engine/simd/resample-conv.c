@@ -38,52 +38,46 @@ static inline void scale_to(float *d, const float *s, float f, int n) {
   for (; k < n; k++) d[k] = s[k] * f;
 }
 
-static inline int up_lo(int a, int p) { return p * (1 + a); }
-static inline int up_hi(int a, int p) { return p ? 2 : a; }
-static inline int down_lo(int t) { return t > 0 ? t - 1 : 0; }
-static inline int down_hi(int t) { return t < 2 ? t : 2; }
+/* The 3x3 taps [lo .. hi] along one axis that output tap t of phase a (sub-pixel) or of the pooled filter sums. */
+static inline int tap_lo(int up, int a, int t) { return up ? t * (1 + a) : (t > 0 ? t - 1 : 0); }
+static inline int tap_hi(int up, int a, int t) { return up ? (t ? 2 : a) : (t < 2 ? t : 2); }
+
+/* Output tap e in 0..15 of a rewritten filter: its place (t, u), channel group g, and the 3x3 taps it sums. */
+struct tap { int t, u, g, klo, khi, llo, lhi; };
+static inline struct tap tap_of(int up, int e) {
+  const int kt = up ? 2 : 4, g = up ? e >> 2 : 0, t = (e / kt) % kt, u = e % kt, a = g >> 1, b = g & 1;
+  return (struct tap){ t, u, g, tap_lo(up, a, t), tap_hi(up, a, t), tap_lo(up, b, u), tap_hi(up, b, u) };
+}
 
 /*
- * A rewritten filter `out[t][u][ci][g * co + o]` = scale * sum over k in [lo(t) .. hi(t)], l in
- * [lo(u) .. hi(u)] (k outer, l inner) of `w[k][l][ci][o]`, w 3x3. `up` selects the rule: the
- * sub-pixel filter (t, u in {0, 1}, g = 2a + b in 0..3) or the pooled one (t, u in 0..3, g = 0).
- * `tmp` holds co floats.
+ * A rewritten filter `out[t][u][ci][g * co + o]` = scale * sum over k in [klo .. khi], l in
+ * [llo .. lhi] (k outer, l inner) of `w[k][l][ci][o]`, w 3x3. `up` selects the rule: the
+ * sub-pixel filter (t, u in {0, 1}, g = 2a + b in 0..3) or the pooled one (t, u in 0..3, g = 0);
+ * either has 16 output taps.
  */
 static void rewrite(const float *w, float *out, int ci, int co, int up, float scale) {
-  const int kt = up ? 2 : 4, groups = up ? 4 : 1, row = groups * co;
-  for (int g = 0; g < groups; g++) {
-    const int a = g >> 1, b = g & 1;
-    for (int t = 0; t < kt; t++) {
-      const int klo = up ? up_lo(a, t) : down_lo(t), khi = up ? up_hi(a, t) : down_hi(t);
-      for (int u = 0; u < kt; u++) {
-        const int llo = up ? up_lo(b, u) : down_lo(u), lhi = up ? up_hi(b, u) : down_hi(u);
-        for (int c = 0; c < ci; c++) {
-          float *d = out + ((t * kt + u) * ci + c) * row + g * co;
-          copy_pixel(d, w + ((klo * 3 + llo) * ci + c) * co, co);
-          for (int k = klo; k <= khi; k++)
-            for (int l = (k == klo ? llo + 1 : llo); l <= lhi; l++) add_into(d, w + ((k * 3 + l) * ci + c) * co, co);
-          if (scale != 1.0f) scale_to(d, d, scale, co);
-        }
-      }
+  const int kt = up ? 2 : 4, row = (up ? 4 : 1) * co;
+  for (int e = 0; e < 16; e++) {
+    const struct tap p = tap_of(up, e);
+    for (int c = 0; c < ci; c++) {
+      float *d = out + ((p.t * kt + p.u) * ci + c) * row + p.g * co;
+      copy_pixel(d, w + ((p.klo * 3 + p.llo) * ci + c) * co, co);
+      for (int k = p.klo; k <= p.khi; k++)
+        for (int l = (k == p.klo ? p.llo + 1 : p.llo); l <= p.lhi; l++) add_into(d, w + ((k * 3 + l) * ci + c) * co, co);
+      if (scale != 1.0f) scale_to(d, d, scale, co);
     }
   }
 }
 
-/* The adjoint of `rewrite`: dw[k][l][ci][o] = scale * sum of dout over the taps (t, u, g) that read w[k][l]. */
+/* The adjoint of `rewrite`: dw[k][l][ci][o] = scale * sum of dout over the output taps that read w[k][l]. */
 static void rewrite_adjoint(const float *dout, float *dw, int ci, int co, int up, float scale) {
-  const int kt = up ? 2 : 4, groups = up ? 4 : 1, row = groups * co;
+  const int kt = up ? 2 : 4, row = (up ? 4 : 1) * co;
   __builtin_memset(dw, 0, (unsigned long)9 * ci * co * sizeof(float));
-  for (int g = 0; g < groups; g++) {
-    const int a = g >> 1, b = g & 1;
-    for (int t = 0; t < kt; t++) {
-      const int klo = up ? up_lo(a, t) : down_lo(t), khi = up ? up_hi(a, t) : down_hi(t);
-      for (int u = 0; u < kt; u++) {
-        const int llo = up ? up_lo(b, u) : down_lo(u), lhi = up ? up_hi(b, u) : down_hi(u);
-        for (int k = klo; k <= khi; k++)
-          for (int l = llo; l <= lhi; l++)
-            for (int c = 0; c < ci; c++) add_into(dw + ((k * 3 + l) * ci + c) * co, dout + ((t * kt + u) * ci + c) * row + g * co, co);
-      }
-    }
+  for (int e = 0; e < 16; e++) {
+    const struct tap p = tap_of(up, e);
+    for (int k = p.klo; k <= p.khi; k++)
+      for (int l = p.llo; l <= p.lhi; l++)
+        for (int c = 0; c < ci; c++) add_into(dw + ((k * 3 + l) * ci + c) * co, dout + ((p.t * kt + p.u) * ci + c) * row + p.g * co, co);
   }
   if (scale != 1.0f) scale_to(dw, dw, scale, 9 * ci * co);
 }
