@@ -41,6 +41,7 @@ function fuses(x: tf.Tensor): boolean {
   return resampleConvSimdApplies(x) && n * h * w >= minFusedPixels;
 }
 
+/** A conv padded by `pad` zeros on every side, the bias fused into it when there is one. */
 function conv(x: tf.Tensor4D, filter: tf.Tensor4D, bias: tf.Tensor | undefined, pad: number, strides: 1 | 2): tf.Tensor4D {
   return bias ? conv2dBias(x, filter, bias as tf.Tensor1D, pad, strides) : tf.conv2d(x, filter, strides, pad);
 }
