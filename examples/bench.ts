@@ -249,9 +249,6 @@ async function main() {
   }
   probe?.dispose();
   const gS = median(gMs) / 1000;
-  // The same forward exported to ONNX, in onnxruntime-node with the PyTorch reference's threads (examples/lib/ort-bench.ts).
-  const ort = await ortGForward(state.ema.generator, net, x.x, s, torchThreads, 4 * o.steps);
-
   // One instrumented iteration: peak tf memory inside it, and the profile if asked.
   const prof = new KernelProfiler(tf.getBackend(), o.profile);
   prof.install();
@@ -308,11 +305,6 @@ async function main() {
   fmt('train_iteration', iterS, iterFlops, ours?.iteration);
   fmt('g_forward', gS, fw.G, ours?.gForward);
   console.log(`(g_forward: median of ${gMs.length}; ${gMs.map((m) => m.toFixed(0)).join(' ')} ms)`);
-  if (typeof ort === 'string') console.log(`(onnxruntime G forward skipped: ${ort})`);
-  else {
-    fmt(`ort g_forward`, ort.seconds, fw.G);
-    console.log(`(ort g_forward: onnxruntime-node, ${ort.threads} threads, median of ${ort.runsMs.length}; ${ort.runsMs.map((m) => m.toFixed(0)).join(' ')} ms; relative difference from ours ${ort.relErr.toExponential(1)})`);
-  }
   const heap = wasmHeapBytes();
   console.log(`peak memory: process RSS ${mib(process.resourceUsage().maxRSS * 1024)}, tf.memory().numBytes ${mib(peakBytes)}${
     heap !== undefined ? `, wasm heap ${mib(heap)}` : ''}`);
@@ -353,6 +345,18 @@ async function main() {
   }
 
   if (o.tsc) console.log(`\ntsc --noEmit on the project: ${timeTsc().toFixed(1)} s`);
+
+  // The same forward exported to ONNX, in onnxruntime-node with the PyTorch reference's threads
+  // (examples/lib/ort-bench.ts), timed right before the reference: the ratio compares two timings of
+  // the same minute (timed right after our own runs, onnxruntime's first seconds ran at half speed
+  // in some runs, as if a core were still taken).
+  const ort = await ortGForward(state.ema.generator, net, x.x, s, torchThreads, 4 * o.steps);
+  if (typeof ort === 'string') console.log(`\n(onnxruntime G forward skipped: ${ort})`);
+  else {
+    console.log('');
+    fmt(`ort g_forward`, ort.seconds, fw.G);
+    console.log(`(ort g_forward: onnxruntime-node, ${ort.threads} threads, median of ${ort.runsMs.length}; ${ort.runsMs.map((m) => m.toFixed(0)).join(' ')} ms; relative difference from ours ${ort.relErr.toExponential(1)})`);
+  }
 
   tf.dispose([x.x, x.y, x.yTrg, x.z1, x.z2, x.xRef, x.xRef2, s]);
 
