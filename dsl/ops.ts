@@ -31,17 +31,12 @@ export interface AffineParams<C extends number> {
   readonly bias: Tensor<[C]>;
 }
 
-/** A stride-1 conv with an optional bias; with one, a single fused kernel (dsl/engine/kernels.ts). */
-function convWithBias(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor | undefined, pad: 'same' | 'valid'): tf.Tensor {
-  return bias ? conv2dBias(x as tf.Tensor4D, weight as tf.Tensor4D, bias as tf.Tensor1D, pad) : tf.conv2d(x as tf.Tensor4D, weight as tf.Tensor4D, 1, pad);
-}
-
 /** 'same' convolution, stride 1, odd kernel: `(N, Ci, H, W) -> (N, Co, H, W)`. */
 export function conv2d<N extends number, Ci extends number, H extends number, W extends number, Co extends number, K extends OddKernel>(
   x: Tensor<[N, Ci, H, W]>,
   p: ConvParams<Co, NoInfer<Ci>, K>,
 ): Tensor<[N, Co, H, W]> {
-  return typed(convWithBias(x, p.weight, p.bias, 'same'));
+  return typed(conv2dBias(x as tf.Tensor4D, p.weight as tf.Tensor4D, p.bias, 'same'));
 }
 
 /** Valid (unpadded) convolution, stride 1: `(N, Ci, H, W) -> (N, Co, H-K+1, W-K+1)`, e.g. 4x4 on 4x4 gives 1x1. */
@@ -49,7 +44,7 @@ export function conv2dValid<N extends number, Ci extends number, H extends numbe
   x: Tensor<[N, Ci, H, W]> & KernelFits<H, W, K>,
   p: ConvParams<Co, NoInfer<Ci>, K>,
 ): Tensor<[N, Co, ValidSize<H, K>, ValidSize<W, K>]> {
-  return typed(convWithBias(x, p.weight, p.bias, 'valid'));
+  return typed(conv2dBias(x as tf.Tensor4D, p.weight as tf.Tensor4D, p.bias, 'valid'));
 }
 
 /** Fully connected layer: `(N, I) -> (N, O)`. */

@@ -41,11 +41,6 @@ function fuses(x: tf.Tensor): boolean {
   return resampleConvSimdApplies(x) && n * h * w >= minFusedPixels;
 }
 
-/** A conv padded by `pad` zeros on every side, the bias fused into it when there is one. */
-function conv(x: tf.Tensor4D, filter: tf.Tensor4D, bias: tf.Tensor | undefined, pad: number, strides: 1 | 2): tf.Tensor4D {
-  return bias ? conv2dBias(x, filter, bias as tf.Tensor1D, pad, strides) : tf.conv2d(x, filter, strides, pad);
-}
-
 /** `conv2d(up2(x), p)`, 3x3 kernel: `(N, Ci, H, W) -> (N, Co, 2H, 2W)`. */
 export function up2Conv3x3<N extends number, Ci extends number, H extends number, W extends number, Co extends number>(
   x: Tensor<[N, Ci, H, W]> & Upsamplable<H, W>,
@@ -55,7 +50,7 @@ export function up2Conv3x3<N extends number, Ci extends number, H extends number
   const w2 = runLinear(subpixelFilterKernel, p.weight as tf.Tensor4D);
   const b4 = p.bias && tf.concat([p.bias, p.bias, p.bias, p.bias]);
   // 2x2 conv over x padded by 1: (H+1) x (W+1) positions, channel group 2a+b = output phase (a, b)
-  return typed(runLinear(shuffleKernel, conv(x as tf.Tensor4D, w2, b4, 1, 1)));
+  return typed(runLinear(shuffleKernel, conv2dBias(x as tf.Tensor4D, w2, b4, 1)));
 }
 
 /** `avgPool2(conv2d(x, p))`, 3x3 kernel: `(N, Ci, H, W) -> (N, Co, H/2, W/2)`. */
@@ -65,5 +60,5 @@ export function conv3x3Pool2<N extends number, Ci extends number, H extends numb
 ): Tensor<[N, Co, Half<H>, Half<W>]> {
   if (!fuses(x)) return avgPool2(conv2d(x, p) as Tensor<[N, Co, H, W]> & Poolable<H, W>);
   const w4 = runLinear(poolFilterKernel, p.weight as tf.Tensor4D);
-  return typed(conv(x as tf.Tensor4D, w4, p.bias, 1, 2));
+  return typed(conv2dBias(x as tf.Tensor4D, w4, p.bias, 1, 2));
 }

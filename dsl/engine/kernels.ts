@@ -297,12 +297,14 @@ export function convInputGrad(dy: tf.Tensor4D, filter: tf.Tensor4D, xShape: numb
 }
 
 /**
- * A conv plus a per-channel bias in one kernel (FusedConv2D: XNNPACK starts each output's
- * accumulator at the bias, so the separate full-size Add pass, and the tape's copy of its input,
- * go away). Its gradient (`fusedConv2dGrad`) is the Conv2D one plus the bias sum; stride 2 takes
- * the phase decomposition's (strided.ts). A number `pad` pads every side by that many zeros.
+ * A conv plus its per-channel bias, when it has one, in one kernel (FusedConv2D: XNNPACK starts
+ * each output's accumulator at the bias, so the separate full-size Add pass, and the tape's copy of
+ * its input, go away); without a bias, a plain Conv2D. FusedConv2D's gradient (`fusedConv2dGrad`) is
+ * the Conv2D one plus the bias sum; stride 2 takes the phase decomposition's (strided.ts). A number
+ * `pad` pads every side by that many zeros.
  */
-export function conv2dBias(x: tf.Tensor4D, filter: tf.Tensor4D, bias: tf.Tensor1D, pad: 'same' | 'valid' | number, strides: 1 | 2 = 1): tf.Tensor4D {
+export function conv2dBias(x: tf.Tensor4D, filter: tf.Tensor4D, bias: tf.Tensor | undefined, pad: 'same' | 'valid' | number, strides: 1 | 2 = 1): tf.Tensor4D {
+  if (!bias) return tf.conv2d(x, filter, strides, pad);
   const attrs = { strides, pad, dataFormat: 'NHWC', dilations: 1, activation: 'linear' };
   return tf.engine().runKernel(tf.FusedConv2D, { x, filter, bias }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
 }
