@@ -432,17 +432,30 @@ describe('sampleBatch', () => {
     }
   });
 
+  test('off: an uncropped image is resized once from the file, exactly as loadImages (the evaluation\'s images)', () => {
+    // Fine detail (a 1-pixel checker over two ramps) shows any second resize as a blur.
+    const root = path.join(tmp, 'detail');
+    put(path.join(root, 'train', 'a', 'd.png'), pngBytes(64, 64, (x, y) => [(x + y) % 2 ? 255 : x * 4, y * 4, (x * y) % 256]));
+    const detail = domainFolders(root, 'train');
+    for (const img of [32, 40, 64]) {
+      const x = sampleBatch(detail, createImageCache(), [1, 2], 1, img, false).x;
+      const truth = loadImages(detail.files[0], img);
+      const worst = x.reduce((m, v, i) => Math.max(m, Math.abs(v - truth[i])), 0);
+      assert.ok(worst < 1e-5, `img ${img}: training image differs from loadImages by up to ${worst}`);
+    }
+  });
+
   test('cache: working size, LRU byte budget, and errors from bad images name the file', () => {
-    assert.equal(workingSize(64), 80);
+    assert.equal(workingSize(64), 128);
     const cache = createImageCache(2 * 10 * 10 * 3); // room for two 10x10 images
     const files = ds.files.flat();
     for (const f of files) {
-      const c = cache.get(f, 8);
-      assert.equal(c.size, 10, '12px source shrunk to workingSize(8) = 10');
+      const c = cache.get(f, 5);
+      assert.equal(c.size, 10, '12px source shrunk to workingSize(5) = 10');
       assert.ok(cache.stats().bytes <= 600);
     }
     assert.equal(cache.stats().entries, 2);
-    cache.get(files[files.length - 1], 8);
+    cache.get(files[files.length - 1], 5);
     assert.equal(cache.stats().hits, 1, 'the most recent one is kept');
     const small = cache.get(files[0], 64);
     assert.equal(small.size, 12, 'a smaller source is kept at its own size');
