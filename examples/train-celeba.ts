@@ -48,7 +48,7 @@ Training: --batch N (8) --iters N (total iterations, 10000) --lr X (1e-4) --f-lr
           --ema-beta X (0.999) --ema-rampup X (EMA half-life ramp-up as StyleGAN2-ADA, e.g. 0.05; 0 = off)
           --lr-decay-start N --lr-decay-iters N (lr and f-lr fall linearly to 0 over N iterations from
             iteration N, as pix2pix's n_epochs_decay; default off, the official constant lr)
-          --no-augment (no random resized crop / flip)
+          --no-augment (no random resized crop / flip; --augment: back on when resuming such a run)
 Output:   --out DIR (runs/<dataset>-img<N>-<date>-<time>) --sample-every N (500) --ckpt-every N (500) --log-every N (10)
           --resume (continue the run in --out from its checkpoint, exactly; training flags given
             with it replace the checkpoint's, e.g. a late lr decay, and are saved with it)
@@ -65,7 +65,7 @@ const flags = {
   ...netFlagSpec,
   batch: { type: 'string' }, iters: { type: 'string' }, lr: { type: 'string' }, 'f-lr': { type: 'string' },
   'lambda-reg': { type: 'string' }, 'lambda-sty': { type: 'string' }, 'lambda-ds': { type: 'string' }, 'lambda-cyc': { type: 'string' },
-  'ds-iter': { type: 'string' }, seed: { type: 'string' }, 'no-augment': { type: 'boolean' },
+  'ds-iter': { type: 'string' }, seed: { type: 'string' }, 'no-augment': { type: 'boolean' }, augment: { type: 'boolean' },
   'ema-beta': { type: 'string' }, 'ema-rampup': { type: 'string' }, 'eval-every': { type: 'string' },
   'lr-decay-start': { type: 'string' }, 'lr-decay-iters': { type: 'string' },
   out: { type: 'string' }, 'sample-every': { type: 'string' }, 'ckpt-every': { type: 'string' }, 'log-every': { type: 'string' },
@@ -114,13 +114,41 @@ function options(v: Values): Options {
   return {
     data: v.data, testSize: intFlag('test-size', v['test-size'], 2000, 0), attrs: (v.attrs ?? 'Male').split(',').map((s) => s.trim()).filter(Boolean), emoji, vendors, net, train,
     batch: intFlag('batch', v.batch, 8, 1, 1024), iters, seed: intFlag('seed', v.seed, 0, 0, 2 ** 32 - 1),
-    augment: !v['no-augment'], out: v.out,
+    augment: augmentFlag(v), out: v.out,
     sampleEvery, ckptEvery: intFlag('ckpt-every', v['ckpt-every'], 500),
     logEvery: intFlag('log-every', v['log-every'], 10), evalEvery: paired ? intFlag('eval-every', v['eval-every'], sampleEvery, 0) : 0,
     resume: Boolean(v.resume),
     explicitNet: explicitNetFields(v),
     explicitTrain: trainFlagNames.filter(([, flag]) => v[flag] !== undefined).map(([k]) => k),
   };
+}
+
+function augmentFlag(v: Values): boolean {
+  if (v.augment && v['no-augment']) throw new UserError('--augment and --no-augment contradict each other', 2);
+  return !v['no-augment'];
+}
+
+/** What a run folder's run.json holds besides the networks' and training configs, which the checkpoint holds. */
+const runFields = ['batch', 'seed', 'augment'] as const;
+
+/**
+ * On resume, the batch size, seed (the evaluation's latents and the grids) and augmentation the run
+ * had (its run.json), unless given again: a change is said, as for the training flags.
+ */
+function resumedRunOptions(o: Options, v: Values, dir: string): Options {
+  const file = path.join(dir, 'run.json');
+  if (!o.resume || !fs.existsSync(file)) return o;
+  let saved: Partial<Pick<Options, (typeof runFields)[number]>>;
+  try {
+    saved = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new UserError(`${file}: not a run description (${(e as Error).message})`);
+  }
+  const given = { batch: v.batch !== undefined, seed: v.seed !== undefined, augment: v.augment !== undefined || v['no-augment'] !== undefined };
+  const known = runFields.filter((k) => saved[k] !== undefined);
+  const changed = known.filter((k) => given[k] && saved[k] !== o[k]);
+  if (changed.length > 0) console.log(`run settings changed on resume: ${changed.map((k) => `${k} ${saved[k]} -> ${o[k]}`).join(', ')}`);
+  return { ...o, ...Object.fromEntries(known.filter((k) => !given[k]).map((k) => [k, saved[k]])) };
 }
 
 /**
@@ -241,7 +269,7 @@ function lossSummary(l: Record<string, number | undefined>): string {
 
 async function main(): Promise<void> {
   const { values } = parseFlags(flags, usage);
-  const o = options(values);
+  let o = options(values);
   const backend = await backendFrom(values.backend, values.threads);
   const { train: ds, samples } = openData(o);
   const net = { ...o.net, domains: ds.domains.length };
@@ -249,6 +277,7 @@ async function main(): Promise<void> {
   if (invalid._tag === 'Left') throw new UserError(invalid.left, 2);
   const dir = runDir(o.out, o.resume, '', ds.name, o.net.img);
   const ckpt = prepareRunDir(dir, o.resume);
+  o = resumedRunOptions(o, values, dir);
   const cache = createImageCache();
   decodeUpFront(ds.files.flat(), cache, net.img);
   let { cfg, state } = startState(o, net, ckpt);
@@ -258,7 +287,7 @@ async function main(): Promise<void> {
   const metricsFile = path.join(dir, 'metrics.jsonl');
   const metrics = readLog<LogLine>(metricsFile, state.iteration);
   const heldOut = o.evalEvery > 0 || (!o.data && o.emoji === 'tones') ? loadHeldOut(samples as PairedDataset, ds, cfg.net.img) : undefined;
-  fs.writeFileSync(path.join(dir, 'run.json'), JSON.stringify({ dataset: ds.name, source: ds.source, domains: ds.domains, images: ds.files.map((f) => f.length), ...(heldOut ? { held_out: (samples as PairedDataset).items } : {}), ...cfg, batch: o.batch, seed: o.seed, backend }, null, 2));
+  fs.writeFileSync(path.join(dir, 'run.json'), JSON.stringify({ dataset: ds.name, source: ds.source, domains: ds.domains, images: ds.files.map((f) => f.length), ...(heldOut ? { held_out: (samples as PairedDataset).items } : {}), ...cfg, batch: o.batch, seed: o.seed, augment: o.augment, backend }, null, 2));
   console.log(`${o.resume ? 'resuming' : 'training'} StarGAN v2 on ${ds.name}: ${ds.domains.map((d, i) => `${d} (${ds.files[i].length})`).join(', ')}`);
   console.log(`img ${cfg.net.img}, base ${cfg.net.base}, max ${cfg.net.maxConv}, ${decoderOf(cfg.net)} decoder, batch ${o.batch}, ${backend}; iteration ${state.iteration} -> ${o.iters}; output in ${dir}`);
 

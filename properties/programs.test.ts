@@ -159,6 +159,21 @@ describe('resume', () => {
     assert.throws(() => assertSameWeights(path.join(plain, 'checkpoint.safetensors'), path.join(split, 'checkpoint.safetensors')), /differs/, 'the decay changed the last two updates');
   });
 
+  test('the batch size and augmentation of a run are kept on resume unless given again, and a change is said', () => {
+    const base = common().filter((a, i, all) => a !== '--batch' && all[i - 1] !== '--batch');
+    const settings = ['--no-augment', '--batch', '3'];
+    const straight = path.join(tmp, 'straight-settings');
+    assertOk(run('train-celeba', [...base, '--out', straight, '--iters', '4', ...settings]));
+    const split = path.join(tmp, 'split-settings');
+    assertOk(run('train-celeba', [...base, '--out', split, '--iters', '2', ...settings]));
+    assertOk(run('train-celeba', [...base, '--out', split, '--iters', '4', '--resume']));
+    assertSameWeights(path.join(straight, 'checkpoint.safetensors'), path.join(split, 'checkpoint.safetensors'));
+    const r = run('train-celeba', [...base, '--out', split, '--iters', '5', '--resume', '--augment']);
+    assertOk(r);
+    assert.match(r.stdout, /run settings changed on resume: augment false -> true/);
+    assert.equal(JSON.parse(fs.readFileSync(path.join(split, 'run.json'), 'utf8')).batch, 3);
+  });
+
   test('Ctrl-C saves a checkpoint and exits 130; --resume continues to the same weights', async () => {
     const out = path.join(tmp, 'interrupted');
     const child = spawn(process.execPath, ['--import', 'tsx', 'examples/train-celeba.ts', ...common(), '--out', out, '--iters', '1000'], { timeout: CHILD_TIMEOUT_MS });
