@@ -83,6 +83,8 @@ interface Options extends RunOptions {
   readonly evalEvery: number;
   /** Training fields given explicitly (they replace a resumed checkpoint's). */
   readonly explicitTrain: (keyof TrainConfig)[];
+  /** Run settings given explicitly (they replace a resumed run's run.json). */
+  readonly explicitRun: RunField[];
 }
 
 const trainFlagNames: [keyof TrainConfig, keyof Values][] = [
@@ -120,6 +122,7 @@ function options(v: Values): Options {
     resume: Boolean(v.resume),
     explicitNet: explicitNetFields(v),
     explicitTrain: trainFlagNames.filter(([, flag]) => v[flag] !== undefined).map(([k]) => k),
+    explicitRun: runFlagNames.filter(([, flags]) => flags.some((f) => v[f] !== undefined)).map(([k]) => k),
   };
 }
 
@@ -128,27 +131,27 @@ function augmentFlag(v: Values): boolean {
   return !v['no-augment'];
 }
 
-/** What a run folder's run.json holds besides the networks' and training configs, which the checkpoint holds. */
-const runFields = ['batch', 'seed', 'augment'] as const;
+/** What a run folder's run.json holds besides the networks' and training configs (which the checkpoint holds), and their flags. */
+type RunField = 'batch' | 'seed' | 'augment';
+const runFlagNames: [RunField, (keyof Values)[]][] = [['batch', ['batch']], ['seed', ['seed']], ['augment', ['augment', 'no-augment']]];
 
 /**
  * On resume, the batch size, seed (the evaluation's latents and the grids) and augmentation the run
  * had (its run.json), unless given again: a change is said, as for the training flags.
  */
-function resumedRunOptions(o: Options, v: Values, dir: string): Options {
+function resumedRunOptions(o: Options, dir: string): Options {
   const file = path.join(dir, 'run.json');
   if (!o.resume || !fs.existsSync(file)) return o;
-  let saved: Partial<Pick<Options, (typeof runFields)[number]>>;
+  let saved: Partial<Pick<Options, RunField>>;
   try {
     saved = JSON.parse(fs.readFileSync(file, 'utf8'));
   } catch (e) {
     throw new UserError(`${file}: not a run description (${(e as Error).message})`);
   }
-  const given = { batch: v.batch !== undefined, seed: v.seed !== undefined, augment: v.augment !== undefined || v['no-augment'] !== undefined };
-  const known = runFields.filter((k) => saved[k] !== undefined);
-  const changed = known.filter((k) => given[k] && saved[k] !== o[k]);
+  const known = runFlagNames.map(([k]) => k).filter((k) => saved[k] !== undefined);
+  const changed = known.filter((k) => o.explicitRun.includes(k) && saved[k] !== o[k]);
   if (changed.length > 0) console.log(`run settings changed on resume: ${changed.map((k) => `${k} ${saved[k]} -> ${o[k]}`).join(', ')}`);
-  return { ...o, ...Object.fromEntries(known.filter((k) => !given[k]).map((k) => [k, saved[k]])) };
+  return { ...o, ...Object.fromEntries(known.filter((k) => !o.explicitRun.includes(k)).map((k) => [k, saved[k]])) };
 }
 
 /**
@@ -277,7 +280,7 @@ async function main(): Promise<void> {
   if (invalid._tag === 'Left') throw new UserError(invalid.left, 2);
   const dir = runDir(o.out, o.resume, '', ds.name, o.net.img);
   const ckpt = prepareRunDir(dir, o.resume);
-  o = resumedRunOptions(o, values, dir);
+  o = resumedRunOptions(o, dir);
   const cache = createImageCache();
   decodeUpFront(ds.files.flat(), cache, net.img);
   let { cfg, state } = startState(o, net, ckpt);

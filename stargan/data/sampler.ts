@@ -82,16 +82,16 @@ function prepare(file: string, side: number): CachedImage {
   return { size, data };
 }
 
-/**
- * An LRU image cache holding at most `maxBytes` of pixels (default 1 GiB). RGB8 at
- * workingSize(img): 64x64 emoji take 12 KB each (the default dataset, 1,690 images, is
- * 20 MB); at img 256, 768 KB each, so 1 GiB holds ~1,400 images and CelebA-HQ streams.
- */
 /** Decodes every file of a small dataset up front (at most `limit`), so a corrupt image stops a run before training starts. */
 export function decodeUpFront(files: readonly string[], cache: ImageCache, img: number, limit = 5000): void {
   if (files.length <= limit) for (const f of files) cache.get(f, img);
 }
 
+/**
+ * An LRU image cache holding at most `maxBytes` of pixels (default 1 GiB). RGB8 at
+ * workingSize(img): 64x64 emoji take 12 KB each (the default dataset, 1,690 images, is
+ * 20 MB); at img 256, 768 KB each, so 1 GiB holds ~1,400 images and CelebA-HQ streams.
+ */
 export function createImageCache(maxBytes = 2 ** 30): ImageCache {
   if (!(maxBytes >= 0)) throw new Error(`createImageCache: maxBytes must be >= 0, got ${maxBytes}`);
   const map = new Map<string, CachedImage>();
