@@ -159,6 +159,26 @@ describe('resume', () => {
     assert.throws(() => assertSameWeights(path.join(plain, 'checkpoint.safetensors'), path.join(split, 'checkpoint.safetensors')), /differs/, 'the decay changed the last two updates');
   });
 
+  test('widen.ts: a run widened to base 6 gives its old outputs and resumes at the new width; bad input gets one line', () => {
+    const from = path.join(tmp, 'straight');
+    const to = path.join(tmp, 'widened');
+    const w = run('widen', ['--from', from, '--to', to, '--base', '6']);
+    assertOk(w);
+    assert.match(w.stdout, /base 4 -> 6, iteration 4/);
+    assert.match(w.stdout, /largest output change on random inputs: G \d/);
+    assert.equal(JSON.parse(fs.readFileSync(path.join(to, 'run.json'), 'utf8')).net.base, 6);
+    const noBase = common().filter((a, i, all) => a !== '--base' && all[i - 1] !== '--base');
+    const r = run('train-celeba', [...noBase, '--out', to, '--iters', '5', '--resume']);
+    assertOk(r);
+    assert.match(r.stdout, /base 6,.*iteration 4 -> 5/);
+    const log = fs.readFileSync(path.join(to, 'losses.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).iteration);
+    assert.deepEqual(log, [1, 2, 3, 4, 5]);
+    assertFails(run('widen', ['--from', from, '--to', to, '--base', '6']), /--to .*widened already holds a run/);
+    assertFails(run('widen', ['--from', path.join(tmp, 'nowhere'), '--to', path.join(tmp, 'w2'), '--base', '6']), /--from .*nowhere: no checkpoint.safetensors there/);
+    assertFails(run('widen', ['--from', from, '--to', path.join(tmp, 'w3'), '--base', '8']), /base 8 changes the blocks/);
+    assert.ok(!fs.existsSync(path.join(tmp, 'w3')), 'nothing written on a refusal');
+  });
+
   test('the batch size and augmentation of a run are kept on resume unless given again, and a change is said', () => {
     const base = common().filter((a, i, all) => a !== '--batch' && all[i - 1] !== '--batch');
     const settings = ['--no-augment', '--batch', '3'];
