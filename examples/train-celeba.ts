@@ -24,7 +24,7 @@ import { detectLandmarks, landmarkTable, readDetections, writeDetections, type L
 import { loadFaceNets } from '../stargan/eval/faces.ts';
 import { sampleGrids, writeGrid } from '../stargan/samples.ts';
 import { adamFor, initTrainState, lossValues, step, type Batch, type StarGANConfig, type TrainState } from '../stargan/v2/step.ts';
-import { prepareRunDir, readLog, runDir } from './lib/run-folder.ts';
+import { prepareRunDir, readLog, readRunJson, runDir } from './lib/run-folder.ts';
 import { runTraining } from './lib/run-training.ts';
 import { explicitNetFields, netConfigFrom, type RunOptions, netFlagSpec, openData, resumeConflict, vendorsFrom } from './lib/v2-options.ts';
 import { backendFlag, backendFrom, choiceFlag, intFlag, numFlag, parseFlags, runMain, UserError } from './lib/cli.ts';
@@ -142,12 +142,7 @@ const runFlagNames: [RunField, (keyof Values)[]][] = [['batch', ['batch']], ['se
 function resumedRunOptions(o: Options, dir: string): Options {
   const file = path.join(dir, 'run.json');
   if (!o.resume || !fs.existsSync(file)) return o;
-  let saved: Partial<Pick<Options, RunField>>;
-  try {
-    saved = JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch (e) {
-    throw new UserError(`${file}: not a run description (${(e as Error).message})`);
-  }
+  const saved = readRunJson<Partial<Pick<Options, RunField>>>(file);
   const known = runFlagNames.map(([k]) => k).filter((k) => saved[k] !== undefined);
   const changed = known.filter((k) => o.explicitRun.includes(k) && saved[k] !== o[k]);
   if (changed.length > 0) console.log(`run settings changed on resume: ${changed.map((k) => `${k} ${saved[k]} -> ${o[k]}`).join(', ')}`);

@@ -19,6 +19,7 @@ import { discriminator } from '../stargan/v2/discriminator.ts';
 import type { Nets } from '../stargan/v2/nets.ts';
 import type { NetConfig } from '../stargan/v2/config.ts';
 import { backendFlag, backendFrom, intFlag, parseFlags, runMain, UserError } from './lib/cli.ts';
+import { readRunJson } from './lib/run-folder.ts';
 
 const usage = `usage: tsx examples/widen.ts --from DIR --to DIR --base N [--seed N] [--backend wasm|cpu] [--threads N]
 
@@ -60,6 +61,9 @@ async function main(): Promise<void> {
   const dst = path.join(values.to, 'checkpoint.safetensors');
   if (!fs.existsSync(src)) throw new UserError(`--from ${values.from}: no checkpoint.safetensors there`);
   if (fs.existsSync(dst)) throw new UserError(`--to ${values.to} already holds a run (${dst}): choose another folder`);
+  const runJson = path.join(values.from, 'run.json');
+  // Read before anything is written, so that a corrupt one leaves no half-made run behind.
+  const run = fs.existsSync(runJson) ? readRunJson<{ net?: NetConfig }>(runJson) : undefined;
   let widened;
   try {
     widened = widenCheckpoint(readSafetensors(src), base, makeKey(seed), src);
@@ -72,11 +76,7 @@ async function main(): Promise<void> {
     const file = path.join(values.from, log);
     if (fs.existsSync(file)) fs.copyFileSync(file, path.join(values.to, log));
   }
-  const runJson = path.join(values.from, 'run.json');
-  if (fs.existsSync(runJson)) {
-    const run = JSON.parse(fs.readFileSync(runJson, 'utf8')) as { net?: NetConfig };
-    fs.writeFileSync(path.join(values.to, 'run.json'), JSON.stringify({ ...run, net: { ...run.net, base }, widened_from: src }, null, 2));
-  }
+  if (run) fs.writeFileSync(path.join(values.to, 'run.json'), JSON.stringify({ ...run, net: { ...run.net, base }, widened_from: src }, null, 2));
   await backendFrom(values.backend, values.threads);
   const old = loadCheckpoint(src);
   const now = loadCheckpoint(dst);

@@ -177,6 +177,12 @@ describe('resume', () => {
     assertFails(run('widen', ['--from', path.join(tmp, 'nowhere'), '--to', path.join(tmp, 'w2'), '--base', '6']), /--from .*nowhere: no checkpoint.safetensors there/);
     assertFails(run('widen', ['--from', from, '--to', path.join(tmp, 'w3'), '--base', '8']), /base 8 changes the blocks/);
     assert.ok(!fs.existsSync(path.join(tmp, 'w3')), 'nothing written on a refusal');
+    const corrupt = path.join(tmp, 'corrupt-run');
+    fs.mkdirSync(corrupt);
+    fs.copyFileSync(path.join(from, 'checkpoint.safetensors'), path.join(corrupt, 'checkpoint.safetensors'));
+    fs.writeFileSync(path.join(corrupt, 'run.json'), '{"batch": 2,');
+    assertFails(run('widen', ['--from', corrupt, '--to', path.join(tmp, 'w4'), '--base', '6']), /corrupt-run\/run.json: not a run description/);
+    assert.ok(!fs.existsSync(path.join(tmp, 'w4')), 'nothing written when run.json is corrupt');
   });
 
   test('the batch size and augmentation of a run are kept on resume unless given again, and a change is said', () => {

@@ -40,3 +40,12 @@ export function readLog<L extends { iteration: number }>(file: string, upTo: num
   fs.writeFileSync(file, kept.map((l) => JSON.stringify(l) + '\n').join(''));
   return kept;
 }
+
+/** A run folder's run.json (what train-celeba.ts writes beside the checkpoint), or one line naming it if it is not JSON. */
+export function readRunJson<R>(file: string): R {
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as R;
+  } catch (e) {
+    throw new UserError(`${file}: not a run description (${(e as Error).message.split('\n')[0]})`);
+  }
+}
