@@ -46,8 +46,8 @@ async function main(): Promise<void> {
   const key = makeKey(seed + 0xe7a1);
   fs.mkdirSync(out, { recursive: true });
   const grid = path.join(out, 'demo.png');
-  writeGrid(grid, pairedGrid(state.ema, set, cfg.net.latentDim, cfg.net.wHpf, key, rows), cfg.net.img);
-  const m = evaluateHeldOut(state.ema, set, cfg.net.latentDim, cfg.net.wHpf, key);
+  writeGrid(grid, pairedGrid(state.ema, set, cfg.net.latentDim, cfg.net, key, rows), cfg.net.img);
+  const m = evaluateHeldOut(state.ema, set, cfg.net.latentDim, cfg.net, key);
   const base = baselines(set).identity;
   const f = (v: number) => v.toFixed(3);
   console.log(`${file}: iteration ${state.iteration}, img ${cfg.net.img}; ${set.n} held-out emoji x ${set.targets.length} target tones`);

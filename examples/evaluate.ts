@@ -25,6 +25,7 @@ import { formatCsv, formatTables, jsonSafe, reportRows } from '../stargan/eval/r
 import { disposeLoaded, loadAnyCheckpoint } from '../stargan/checkpoints/official.ts';
 import { closeOnnx, type OrtNets } from '../stargan/onnx/runtime.ts';
 import { ortEvalNets } from '../stargan/onnx/eval-nets.ts';
+import { needsFaceMasks } from '../stargan/v2/config.ts';
 import { backendFlag, backendFrom, choiceFlag, intFlag, parseFlags, runMain, UserError } from './lib/cli.ts';
 import { engineFlags, engineFrom, engineUsage, ortNets } from './lib/ort-engine.ts';
 
@@ -170,8 +171,8 @@ async function main(): Promise<void> {
   const realFiles = realMap.map((d) => evenlySpaced(splits.real.files[d].length, maxReal).map((i) => splits.real.files[d][i]));
   const notes = [...loaded.notes, ...splits.notes];
   const faces = facesFlag === 'on' || (facesFlag === 'auto' && areFaceDomains(names));
-  const needFaceApi = faces || (net.wHpf > 0 && facesFlag !== 'off');
-  if (net.wHpf > 0 && !needFaceApi) notes.push(`w_hpf ${net.wHpf}: --faces off, so no face masks: the generator's high-pass path is skipped`);
+  const needFaceApi = faces || (needsFaceMasks(net) && facesFlag !== 'off');
+  if (needsFaceMasks(net) && !needFaceApi) notes.push(`w_hpf ${net.wHpf}: --faces off, so no face masks: the generator's high-pass path is skipped`);
   if (facesFlag === 'auto' && !faces) notes.push(`domains ${names.join(', ')} are not face domains (female/male): no face metrics (--faces on to force)`);
   if (!paired) notes.push('validation files differ across domains: no ground truth, so no paired errors');
 
@@ -204,7 +205,7 @@ async function main(): Promise<void> {
   const meanImages = reals.map((r) => meanImage(Array.from({ length: r.n }, (_, i) => imageAt(r, i))));
   const faceNets = needFaceApi ? await loadFaceNets() : undefined;
   const analysed = faceNets ? await analyseSources(faceNets, val, net.img, () => tick(1, 'face-api on the validation images')) : undefined;
-  const landmarks = analysed && net.wHpf > 0 ? landmarksOf(analysed) : undefined;
+  const landmarks = analysed && needsFaceMasks(net) ? landmarksOf(analysed) : undefined;
   if (landmarks) {
     const found = landmarks.flat().filter((l) => l).length;
     notes.push(`w_hpf ${net.wHpf}: the generator gets the sources' face masks from face-api's landmarks (faces found in ${found}/${landmarks.flat().length} validation images; the others get zero masks)`);

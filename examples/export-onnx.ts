@@ -14,7 +14,7 @@ safetensors with the official names) as ONNX models, opset 17, batch size dynami
   generator.onnx        x (N, 3, img, img) float, s (N, style_dim) float -> out (N, 3, img, img)
                         with w_hpf > 0 also mask0, mask1 (N, 1, h, w) float: the face masks of the official code
                         (mask0 used at 32 px, mask1 at 64 and 128 px; any size, resized bilinearly in the graph;
-                        zero masks turn the high-pass path off)
+                        zero masks turn the high-pass path off); not with --hpf-mask whole (every pixel)
   mapping_network.onnx  z (N, latent_dim) float, y (N,) int64 -> s (N, style_dim)
   style_encoder.onnx    x (N, 3, img, img) float, y (N,) int64 -> s (N, style_dim)
 
@@ -33,9 +33,9 @@ async function main(): Promise<void> {
   if (!values.out) throw new UserError('--out DIR is required (see --help)', 2);
   const file = positionals[0];
   if (!fs.existsSync(file)) throw new UserError(`${file}: no such file`);
-  const [{ useBackend }, { loadAnyCheckpoint, disposeLoaded }, { domainNamesOf }, { exportOnnx }, { describe }] = await Promise.all([
+  const [{ useBackend }, { loadAnyCheckpoint, disposeLoaded }, { domainNamesOf }, { exportOnnx }, { describe }, { needsFaceMasks }] = await Promise.all([
     import('../dsl/index.ts'), import('../stargan/checkpoints/official.ts'), import('../stargan/checkpoints/ours.ts'),
-    import('../stargan/onnx/export.ts'), import('../stargan/checkpoints/names.ts'),
+    import('../stargan/onnx/export.ts'), import('../stargan/checkpoints/names.ts'), import('../stargan/v2/config.ts'),
   ]);
   await useBackend('wasm');
   const loaded = loadAnyCheckpoint(file);
@@ -44,7 +44,7 @@ async function main(): Promise<void> {
     loaded.notes.forEach((n) => console.log(`note: ${n}`));
     const paths = exportOnnx(values.out, loaded.ema, net, domainNamesOf(loaded.metadata, net.domains), file);
     for (const p of Object.values(paths)) console.log(`${p} (${(fs.statSync(p).size / 2 ** 20).toFixed(1)} MiB)`);
-    console.log(`exported ${describe(net)}${net.wHpf > 0 ? '; the generator takes face masks mask0, mask1' : ''}`);
+    console.log(`exported ${describe(net)}${needsFaceMasks(net) ? '; the generator takes face masks mask0, mask1' : ''}`);
   } finally {
     disposeLoaded(loaded);
   }

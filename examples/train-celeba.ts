@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { advance, disposeParams, key as makeKey } from '../dsl/index.ts';
 import { loadCheckpoint, saveCheckpoint } from '../stargan/checkpoints/ours.ts';
-import { decoderOf, defaultTrain, emaBetaAt, validateNetConfig, type NetConfig, type TrainConfig } from '../stargan/v2/config.ts';
+import { decoderOf, defaultTrain, emaBetaAt, hpfMaskOf, needsFaceMasks, validateNetConfig, type NetConfig, type TrainConfig } from '../stargan/v2/config.ts';
 import { datasetBatch } from '../stargan/data/batch.ts';
 import type { Dataset } from '../stargan/data/datasets.ts';
 import { EMOJI_VENDORS } from '../stargan/data/emoji.ts';
@@ -40,6 +40,8 @@ Trains StarGAN v2. Data (--data):
 
 Model:    --img N (64) --base N (official 2^14/img; default 32 at img 64) --max-conv N (256)
           --mapping-hidden N (512) --w-hpf X (0; > 0: face masks from face-api's landmarks, as CelebA-HQ's 1)
+          --hpf-mask face|whole (face: the official face masks; whole: the high-pass path on every
+            pixel, for images without faces such as the emoji; needs --w-hpf > 0)
           --style-dim N (64) --latent-dim N (16)
           --decoder adain|modconv (adain: the official AdainResBlk; modconv: StyleGAN2 modulated convs)
 Training: --batch N (8) --iters N (total iterations, 10000) --lr X (1e-4) --f-lr X (1e-6)
@@ -201,7 +203,7 @@ function plotLosses(file: string, log: LogLine[], metrics: LogLine[] = []): void
 /** One line of metrics.jsonl: the EMA networks' paired errors on the held-out set, and the baseline. */
 function evaluate(s: TrainState, cfg: StarGANConfig, set: HeldOut, domains: readonly string[], seed: number, elapsed: number): LogLine {
   const t = performance.now();
-  const r = evaluateHeldOut(s.ema, set, cfg.net.latentDim, cfg.net.wHpf, makeKey(seed + 0xe7a1));
+  const r = evaluateHeldOut(s.ema, set, cfg.net.latentDim, cfg.net, makeKey(seed + 0xe7a1));
   const base = baselines(set);
   const round = (v: number) => Math.round(v * 1e5) / 1e5;
   return {
@@ -251,7 +253,7 @@ function writeSamples(dir: string, s: TrainState, cfg: StarGANConfig, ds: Datase
   return tf.tidy(() => {
     const grids = {
       ...sampleGrids(s.ema, cfg.net, datasetBatch(ds, cache, k, cfg.net, n, false), k, s.iteration),
-      ...(heldOut ? { paired: pairedGrid(s.ema, heldOut, cfg.net.latentDim, cfg.net.wHpf, makeKey(seed + 0xe7a1)) } : {}),
+      ...(heldOut ? { paired: pairedGrid(s.ema, heldOut, cfg.net.latentDim, cfg.net, makeKey(seed + 0xe7a1)) } : {}),
     };
     return Object.entries(grids).map(([kind, g]) => {
       const name = path.join(dir, 'samples', `${String(s.iteration).padStart(6, '0')}_${kind}.png`);
@@ -279,7 +281,7 @@ async function main(): Promise<void> {
   const cache = createImageCache();
   decodeUpFront(ds.files.flat(), cache, net.img);
   let { cfg, state } = startState(o, net, ckpt);
-  const landmarks = cfg.net.wHpf > 0 ? await faceLandmarks(ds.files.flat(), path.join(dir, 'face-landmarks.json')) : undefined;
+  const landmarks = needsFaceMasks(cfg.net) ? await faceLandmarks(ds.files.flat(), path.join(dir, 'face-landmarks.json')) : undefined;
   const logFile = path.join(dir, 'losses.jsonl');
   const log = readLog<LogLine>(logFile, state.iteration);
   const metricsFile = path.join(dir, 'metrics.jsonl');
@@ -287,7 +289,7 @@ async function main(): Promise<void> {
   const heldOut = o.evalEvery > 0 || (!o.data && o.emoji === 'tones') ? loadHeldOut(samples as PairedDataset, ds, cfg.net.img) : undefined;
   fs.writeFileSync(path.join(dir, 'run.json'), JSON.stringify({ dataset: ds.name, source: ds.source, domains: ds.domains, images: ds.files.map((f) => f.length), ...(heldOut ? { held_out: (samples as PairedDataset).items } : {}), ...cfg, batch: o.batch, seed: o.seed, augment: o.augment, backend }, null, 2));
   console.log(`${o.resume ? 'resuming' : 'training'} StarGAN v2 on ${ds.name}: ${ds.domains.map((d, i) => `${d} (${ds.files[i].length})`).join(', ')}`);
-  console.log(`img ${cfg.net.img}, base ${cfg.net.base}, max ${cfg.net.maxConv}, ${decoderOf(cfg.net)} decoder, batch ${o.batch}, ${backend}; iteration ${state.iteration} -> ${o.iters}; output in ${dir}`);
+  console.log(`img ${cfg.net.img}, base ${cfg.net.base}, max ${cfg.net.maxConv}, ${decoderOf(cfg.net)} decoder${cfg.net.wHpf > 0 ? `, w_hpf ${cfg.net.wHpf} (${hpfMaskOf(cfg.net) === 'whole' ? 'every pixel' : 'face masks'})` : ''}, batch ${o.batch}, ${backend}; iteration ${state.iteration} -> ${o.iters}; output in ${dir}`);
 
   const save = () => saveCheckpoint(ckpt, cfg, state, ds.domains);
   let heldoutText = '';

@@ -16,7 +16,7 @@ import { image, key as makeKey, labels, normal, split, typed, type Tensor } from
 import { domainNamesOf } from '../stargan/checkpoints/ours.ts';
 import { loadAnyCheckpoint } from '../stargan/checkpoints/official.ts';
 import { loadImages } from '../stargan/data/sampler.ts';
-import type { NetConfig } from '../stargan/v2/config.ts';
+import { needsFaceMasks, type NetConfig } from '../stargan/v2/config.ts';
 import type { EmaNets } from '../stargan/v2/nets.ts';
 import { latentStyles, meanStyle, toChw, translate, writeGrid } from '../stargan/samples.ts';
 import { styleEncoder } from '../stargan/v2/style-encoder.ts';
@@ -141,7 +141,7 @@ async function main(): Promise<void> {
   }
   const xData = loadImages(files, net.img);
   const x = image(xData, [files.length, 3, net.img, net.img]) as Images;
-  const masks = net.wHpf > 0 ? await sourceMasks(x, net.img) : undefined;
+  const masks = needsFaceMasks(net) ? await sourceMasks(x, net.img) : undefined;
   let columns: Float32Array[][];
   if (engine === 'ort') {
     const o = await ortNets(positionals[0], loaded, values.onnx, intFlag('threads', values.threads, 1, 1, 64));

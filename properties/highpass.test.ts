@@ -46,3 +46,23 @@ test('w_hpf > 0 with masks: G(x, s, masks) equals the official forward pass (rel
   assert.ok(relErr(unmasked, want) > 1e-2, 'the masks change the output (the high-pass path runs)');
   disposeParams(g);
 });
+
+test("hpfMask 'whole': G(x, s) without masks equals the official G with masks of ones (exactly), and the path runs", () => {
+  const { tensors, metadata } = readSafetensors(file);
+  const face = JSON.parse(metadata.net_config) as NetConfig;
+  const whole: NetConfig = { ...face, hpfMask: 'whole' };
+  const g = initGenerator(key(3), face);
+  const get = (n: string) => tensors.get(`io.${n}`) ?? assert.fail(`fixture lacks io.${n}`);
+  const [onWhole, withOnes, noPath] = tf.tidy(() => {
+    const x = fromTorch<[number, number, number, number]>(tf.tensor(get('x').data, [...get('x').shape]), 'image') as Tensor<[number, 3, number, number]>;
+    const s = tf.tensor(get('s').data, [...get('s').shape]) as Tensor<[number, number]>;
+    const n = x.shape[0];
+    // Ones at another size than the skips': resized bilinearly, still ones.
+    const ones = [tf.ones([n, 7, 7, 1]), tf.ones([n, 7, 7, 1])] as unknown as Masks<number>;
+    const run = (cfg: NetConfig, m?: Masks<number>) => toTorch(generator(g, x, s, cfg, m), 'image').dataSync();
+    return [run(whole), run(face, ones), run(face)];
+  });
+  assert.ok(relErr(onWhole, withOnes) < 1e-6, `whole vs masks of ones: relative difference ${relErr(onWhole, withOnes).toExponential(2)}`);
+  assert.ok(relErr(onWhole, noPath) > 1e-2, 'the whole-image path changes the output');
+  disposeParams(g);
+});

@@ -26,7 +26,7 @@ import { disposeLoaded, loadAnyCheckpoint } from '../stargan/checkpoints/officia
 import { exportOnnx, onnxOpset } from '../stargan/onnx/export.ts';
 import { generatorGraph } from '../stargan/onnx/nets.ts';
 import { closeOnnx, loadOrt, openOnnx, runGenerator, runMapping, runStyleEncoder, type Batch } from '../stargan/onnx/runtime.ts';
-import type { NetConfig } from '../stargan/v2/config.ts';
+import { needsFaceMasks, type NetConfig } from '../stargan/v2/config.ts';
 import { generator, type Masks } from '../stargan/v2/generator.ts';
 import { mappingNetwork } from '../stargan/v2/mapping.ts';
 import { initNets, type EmaNets } from '../stargan/v2/nets.ts';
@@ -69,7 +69,7 @@ async function checkConfig(t: TestContext, cfg: NetConfig): Promise<void> {
       const s: Batch = { data: data(n * cfg.styleDim, 20 + n), shape: [n, cfg.styleDim] };
       const maskShape = [n, 1, 64, 64] as const;
       const maskData = [data(n * 64 * 64, 30 + n, 0, 1), data(n * 64 * 64, 40 + n, 0, 1)] as const;
-      const masks = cfg.wHpf > 0 ? ([{ data: maskData[0], shape: maskShape }, { data: maskData[1], shape: maskShape }] as const) : undefined;
+      const masks = needsFaceMasks(cfg) ? ([{ data: maskData[0], shape: maskShape }, { data: maskData[1], shape: maskShape }] as const) : undefined;
 
       const ours = tf.tidy(() => {
         const xs = image(x.data, [n, 3, cfg.img, cfg.img]);
@@ -108,6 +108,11 @@ test('ONNX export of G with the modulated-conv decoder matches ours at batch 1 a
 test('ONNX export of G with the high-pass path (w_hpf 1, masks as inputs) matches ours at batch 1 and 3', async (t) => {
   if (!(await needsOrt(t))) return;
   await checkConfig(t, { ...small, wHpf: 1 });
+});
+
+test("ONNX export of G with the high-pass path on every pixel (hpfMask 'whole', no mask inputs) matches ours", async (t) => {
+  if (!(await needsOrt(t))) return;
+  await checkConfig(t, { ...small, wHpf: 1, hpfMask: 'whole' });
 });
 
 const FIX = path.join(import.meta.dirname, 'fixtures', 'interop');

@@ -305,6 +305,23 @@ describe('the modconv decoder and StEP (train-step.ts)', () => {
     assert.ok(fs.existsSync(path.join(tmp, 'translated-modconv', '0_to_dog_0.png')));
   });
 
+  test('train-celeba --w-hpf 1 --hpf-mask whole: no face masks sought, recorded in the checkpoint; translate.ts and export-onnx.ts use it', () => {
+    const out = path.join(tmp, 'run-hpf-whole');
+    const img32 = [...tiny, '--img', '32'];
+    let r = run('train-celeba', ['--data', path.join(tmp, 'afhq'), '--out', out, '--iters', '1', '--w-hpf', '1', '--hpf-mask', 'whole', ...img32]);
+    assert.equal(r.code, 0, r.stderr.join('\n'));
+    assert.equal(JSON.parse(readSafetensors(path.join(out, 'checkpoint.safetensors')).metadata.net_config).hpfMask, 'whole');
+    assert.ok(!fs.existsSync(path.join(out, 'face-landmarks.json')), 'no face landmarks for whole-image masks');
+    r = run('translate', [path.join(out, 'checkpoint.safetensors'), '--input', path.join(tmp, 'afhq', 'val', 'cat', '0.png'), '--target', 'dog', '--samples', '1', '--out', path.join(tmp, 'translated-hpf-whole')]);
+    assert.equal(r.code, 0, r.stderr.join('\n'));
+    r = run('export-onnx', [path.join(out, 'checkpoint.safetensors'), '--out', path.join(tmp, 'onnx-hpf-whole')]);
+    assert.equal(r.code, 0, r.stderr.join('\n'));
+    assert.match(r.stdout, /w_hpf 1 on every pixel/);
+    assertFails(run('train-celeba', ['--out', out, '--resume', '--data', path.join(tmp, 'afhq'), '--hpf-mask', 'face', ...img32]), /requested hpfMask face, checkpoint has whole/);
+    assertFails(run('train-celeba', ['--data', path.join(tmp, 'afhq'), '--out', path.join(tmp, 'run-hpf-bad'), '--hpf-mask', 'whole', ...tiny]), /hpfMask whole needs wHpf > 0/);
+    assertFails(run('train-celeba', ['--data', path.join(tmp, 'afhq'), '--out', path.join(tmp, 'run-hpf-bad'), '--hpf-mask', 'edges', ...tiny]), /--hpf-mask must be one of face, whole, got 'edges'/);
+  });
+
   test('all four stages, then a split run resumed with a longer schedule gives the same weights; translate.ts reads the result', () => {
     domainFolders(path.join(tmp, 'styles'), { plain: 20, striped: 20 });
     const straight = path.join(tmp, 'step-straight');

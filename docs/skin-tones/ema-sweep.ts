@@ -45,7 +45,7 @@ for (let it = 0; ; it++) {
     const k = makeKey(seed + 0xe7a1);
     const raw = { generator: state.nets.generator, mapping_network: state.nets.mapping_network, style_encoder: state.nets.style_encoder };
     for (const [name, e] of [['raw', raw] as const, ...Object.entries(emas)]) {
-      const r = evaluateHeldOut(e, held, 16, 0, k);
+      const r = evaluateHeldOut(e, held, 16, { wHpf: 0 }, k);
       rec[name] = [r.latent.all, r.ref.all, r.latent.inside, r.latent.outside].map((v) => Math.round(v * 1e4) / 1e4);
     }
     fs.appendFileSync(out, JSON.stringify(rec) + '\n');

@@ -6,7 +6,7 @@
 import { configDiff } from '../../stargan/checkpoints/ours.ts';
 import { EMOJI_VENDORS, type EmojiVendor } from '../../stargan/data/emoji.ts';
 import { openTrainingData, type TrainingData } from '../../stargan/data/training-data.ts';
-import { decoderKinds, officialBase, type NetConfig } from '../../stargan/v2/config.ts';
+import { decoderKinds, hpfMasks, officialBase, type NetConfig } from '../../stargan/v2/config.ts';
 import { choiceFlag, intFlag, numFlag, UserError } from './cli.ts';
 
 /** The options both v2 training programs have: data, batches and the run folder. */
@@ -31,13 +31,14 @@ export interface RunOptions {
 export const netFlagSpec = {
   img: { type: 'string' }, base: { type: 'string' }, 'max-conv': { type: 'string' }, 'mapping-hidden': { type: 'string' },
   'w-hpf': { type: 'string' }, 'style-dim': { type: 'string' }, 'latent-dim': { type: 'string' }, decoder: { type: 'string' },
+  'hpf-mask': { type: 'string' },
 } as const;
 
 type NetValues = { readonly [F in keyof typeof netFlagSpec]?: string };
 
 const netFlagNames: [keyof NetConfig, keyof typeof netFlagSpec][] = [
   ['img', 'img'], ['base', 'base'], ['maxConv', 'max-conv'], ['mappingHidden', 'mapping-hidden'],
-  ['wHpf', 'w-hpf'], ['styleDim', 'style-dim'], ['latentDim', 'latent-dim'], ['decoder', 'decoder'],
+  ['wHpf', 'w-hpf'], ['styleDim', 'style-dim'], ['latentDim', 'latent-dim'], ['decoder', 'decoder'], ['hpfMask', 'hpf-mask'],
 ];
 
 /** The network the flags ask for (`domains` is set later, from the dataset). */
@@ -54,6 +55,7 @@ export function netConfigFrom(v: NetValues): NetConfig {
     mappingHidden: intFlag('mapping-hidden', v['mapping-hidden'], 512),
     wHpf: numFlag('w-hpf', v['w-hpf'], 0),
     decoder: choiceFlag('decoder', v.decoder, decoderKinds, 'adain'),
+    ...(v['hpf-mask'] !== undefined ? { hpfMask: choiceFlag('hpf-mask', v['hpf-mask'], hpfMasks, 'face') } : {}),
   };
 }
 

@@ -7,7 +7,7 @@
 import { key as makeKey, type AdamState, type Key, type Spec } from '../../dsl/index.ts';
 import { recordFromEntries, recordFromSpec, recordToEntries } from '../../dsl/record-io.ts';
 import { readSafetensors, writeSafetensors, type Entry } from '../../dsl/io/safetensors.ts';
-import { decoderOf, type NetConfig, type TrainConfig } from '../v2/config.ts';
+import { decoderOf, hpfMaskOf, type NetConfig, type TrainConfig } from '../v2/config.ts';
 import { netNames, netsSpec, type EmaNets, type Nets } from '../v2/nets.ts';
 import { trainState, type Optimizers, type StarGANConfig, type TrainState } from '../v2/step.ts';
 
@@ -41,9 +41,9 @@ export function checkpointNetConfig(meta: Record<string, string>, source: string
   return JSON.parse(meta.net_config) as NetConfig;
 }
 
-/** A field-by-field description of how two configs differ, or '' if they are equal (an absent decoder is 'adain'). */
+/** A field-by-field description of how two configs differ, or '' if they are equal (an absent decoder is 'adain', an absent hpfMask 'face'). */
 export function configDiff(a: NetConfig, b: NetConfig): string {
-  const [ca, cb] = [a, b].map((c) => ({ ...c, decoder: decoderOf(c) }));
+  const [ca, cb] = [a, b].map((c) => ({ ...c, decoder: decoderOf(c), hpfMask: hpfMaskOf(c) }));
   const keys = [...new Set([...Object.keys(ca), ...Object.keys(cb)])] as (keyof NetConfig)[];
   return keys.filter((k) => ca[k] !== cb[k]).map((k) => `${k} ${ca[k]} vs ${cb[k]}`).join(', ');
 }

@@ -15,6 +15,7 @@ import { loadImages } from '../data/sampler.ts';
 import type { PairedDataset } from '../data/skin-tones.ts';
 import type { EmaNets } from '../v2/nets.ts';
 import { latentStyles, translate, type Grid } from '../samples.ts';
+import type { GeneratorConfig } from '../v2/generator.ts';
 import { styleEncoder } from '../v2/style-encoder.ts';
 import { changedRegion, meanOutsideSplit, meanPairedL1, outsideSplit, pairedL1, type OutsideSplit, type PairedL1 } from './paired.ts';
 
@@ -85,7 +86,7 @@ export interface HeldOutMetrics {
 const CHUNK = 20; // images per generator pass: bounds memory at large img
 
 /** G(x, s) over all n images in chunks, as NCHW data. x: (n, 3, H, W); s: (n, S). */
-function translateAll(ema: EmaNets, x: Float32Array, s: Tensor<[number, number]>, n: number, img: number, wHpf: number): Float32Array {
+function translateAll(ema: EmaNets, x: Float32Array, s: Tensor<[number, number]>, n: number, img: number, g: GeneratorConfig): Float32Array {
   const out = new Float32Array(x.length);
   const size = 3 * img * img;
   for (let i = 0; i < n; i += CHUNK) {
@@ -93,7 +94,7 @@ function translateAll(ema: EmaNets, x: Float32Array, s: Tensor<[number, number]>
     tf.tidy(() => {
       const xi = image(x.subarray(i * size, (i + m) * size), [m, 3, img, img] as const);
       const si = tf.slice(s, [i, 0], [m, -1]) as Tensor<[number, number]>;
-      out.set(toTorch(translate(ema, xi, si, { wHpf }), 'image').dataSync(), i * size);
+      out.set(toTorch(translate(ema, xi, si, g), 'image').dataSync(), i * size);
     });
   }
   return out;
@@ -104,7 +105,7 @@ function translateAll(ema: EmaNets, x: Float32Array, s: Tensor<[number, number]>
  * source-domain images translated with `latents` fixed latents (drawn from `key`, shared by
  * every image, as the anchor) and with one reference each.
  */
-export function evaluateHeldOut(ema: EmaNets, set: HeldOut, latentDim: number, wHpf: number, key: Key, latents = 2): HeldOutMetrics {
+export function evaluateHeldOut(ema: EmaNets, set: HeldOut, latentDim: number, g: GeneratorConfig, key: Key, latents = 2): HeldOutMetrics {
   const { n, img } = set;
   const src = set.real[set.srcDomain];
   const zs = split(key, latents);
@@ -113,7 +114,7 @@ export function evaluateHeldOut(ema: EmaNets, set: HeldOut, latentDim: number, w
   const splits: OutsideSplit[] = [];
   const latentOut = (k: Key, domain: number) => {
     const s = tf.tidy(() => latentStyles(ema, tf.tile(normal(k, [1, latentDim] as const), [n, 1]) as Tensor<[number, number]>, domain));
-    const out = translateAll(ema, src, s, n, img, wHpf);
+    const out = translateAll(ema, src, s, n, img, g);
     s.dispose();
     return out;
   };
@@ -126,7 +127,7 @@ export function evaluateHeldOut(ema: EmaNets, set: HeldOut, latentDim: number, w
     });
     lat.push(...perZ);
     const s = tf.tidy(() => styleEncoder(ema.style_encoder, image(t.ref, [n, 3, img, img] as const), labels(new Array(n).fill(t.domain))));
-    const out = translateAll(ema, src, s, n, img, wHpf);
+    const out = translateAll(ema, src, s, n, img, g);
     s.dispose();
     refs.push(pairedL1(out, real, t.region, n));
     return meanPairedL1(perZ).all;
@@ -170,7 +171,7 @@ export function baselines(set: HeldOut): Baselines {
  * source and its latent-guided translation to every domain (one fixed latent), and under it
  * the real item in every domain (first cell blank).
  */
-export function pairedGrid(ema: EmaNets, set: HeldOut, latentDim: number, wHpf: number, key: Key, rows = 8): Grid {
+export function pairedGrid(ema: EmaNets, set: HeldOut, latentDim: number, g: GeneratorConfig, key: Key, rows = 8): Grid {
   const m = Math.min(rows, set.n);
   const { img } = set;
   const size = 3 * img * img;
@@ -178,7 +179,7 @@ export function pairedGrid(ema: EmaNets, set: HeldOut, latentDim: number, wHpf: 
   const src = set.real[set.srcDomain].subarray(0, m * size);
   const outs = set.real.map((_, d) => {
     const s = tf.tidy(() => latentStyles(ema, tf.tile(normal(key, [1, latentDim] as const), [m, 1]) as Tensor<[number, number]>, d));
-    const out = translateAll(ema, src, s, m, img, wHpf);
+    const out = translateAll(ema, src, s, m, img, g);
     s.dispose();
     return out;
   });

@@ -18,7 +18,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { fold, image, labels, normal, randInts, typed, type Key, type Tensor } from '../../dsl/index.ts';
-import type { NetConfig } from '../v2/config.ts';
+import { needsFaceMasks, type NetConfig } from '../v2/config.ts';
 import { generator, type Masks } from '../v2/generator.ts';
 import { mappingNetwork } from '../v2/mapping.ts';
 import type { EmaNets } from '../v2/nets.ts';
@@ -161,7 +161,7 @@ function drawsFor(ctx: EvalContext, task: Task, mode: Mode, i: number): Draws {
   const { img } = ctx.net;
   const k = sourceKey(ctx, task, mode, i);
   const x: Images = tf.tidy(() => typed(tf.tile(image(imageAt(ctx.val[task.src], i).slice(), [1, 3, img, img]), [ctx.samples, 1, 1, 1])));
-  const masks = ctx.net.wHpf > 0 && ctx.landmarks ? faceMasks(new Array(ctx.samples).fill(ctx.landmarks[task.src][i]), img) : undefined;
+  const masks = needsFaceMasks(ctx.net) && ctx.landmarks ? faceMasks(new Array(ctx.samples).fill(ctx.landmarks[task.src][i]), img) : undefined;
   const drawn = { x, ...(masks ? { masks } : {}) };
   if (mode === 'latent') return { ...drawn, z: tf.tidy(() => normal(k, [ctx.samples, ctx.net.latentDim] as const)) };
   const refs = ctx.val[task.trg];

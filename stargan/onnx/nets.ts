@@ -5,11 +5,12 @@
  *
  * G with w_hpf > 0 takes the face masks as two more inputs, `mask0` (used at 32 px) and `mask1` (64 and 128 px),
  * each (N, 1, h, w) of any size (the official ones are 256 x 256), resized bilinearly inside the graph as the
- * official generator does; zero masks turn the high-pass path off exactly. Graphs with w_hpf = 0 have no mask input.
+ * official generator does; zero masks turn the high-pass path off exactly. Graphs with w_hpf = 0 have no mask input,
+ * nor those with hpfMask 'whole', whose high-pass path applies to every pixel.
  */
 import type { OnnxGraph, OnnxValueInfo } from '../../dsl/io/onnx.ts';
 import type { Entry } from '../../dsl/io/safetensors.ts';
-import type { NetConfig } from '../v2/config.ts';
+import { hpfMaskOf, type NetConfig } from '../v2/config.ts';
 import { generatorPlan, mappingPlan, trunkPlan } from '../v2/plan.ts';
 import { graphBuilder, type GraphBuilder } from './builder.ts';
 import { adainResBlk, conv, gatheredLinear, highPass, instanceNorm, leakyRelu, linear, resBlk } from './layers.ts';
@@ -36,13 +37,14 @@ function maskedSkip(b: GraphBuilder, h: string, skip: string, channels: number, 
 export function generatorGraph(weights: Weights, net: NetConfig, source: string): OnnxGraph {
   const b = graphBuilder(weights, source);
   const { encode, decode, base } = generatorPlan(net);
-  const masked = net.wHpf > 0;
+  const highPassed = net.wHpf > 0;
+  const masked = highPassed && hpfMaskOf(net) === 'face';
   const downs = encode.length - 2;
   const skips = new Map<number, { h: string; c: number }>();
   let size = net.img;
   let h = conv(b, 'generator.from_rgb', 'x');
   encode.forEach((blk, i) => {
-    if (masked && [32, 64, 128].includes(size)) skips.set(size, { h, c: blk.din });
+    if (highPassed && [32, 64, 128].includes(size)) skips.set(size, { h, c: blk.din });
     h = resBlk(b, `generator.encode.${i}`, h, i < downs);
     if (i < downs) size /= 2;
   });
@@ -53,12 +55,15 @@ export function generatorGraph(weights: Weights, net: NetConfig, source: string)
     h = (isModConvBlock(b, prefix) ? modConvResBlk : adainResBlk)(b, prefix, h, 's', up, net.wHpf === 0);
     if (up) size *= 2;
     const skip = skips.get(size);
-    if (masked && skip) h = maskedSkip(b, h, skip.h, skip.c, size === 32 ? maskInputs[0] : maskInputs[1], size, net.wHpf);
+    if (!skip || !highPassed) return;
+    h = masked ? maskedSkip(b, h, skip.h, skip.c, size === 32 ? maskInputs[0] : maskInputs[1], size, net.wHpf)
+      : b.op('Add', [h, highPass(b, skip.h, skip.c, net.wHpf)]);
   });
   const out = conv(b, 'generator.to_rgb.2', leakyRelu(b, instanceNorm(b, h, base, 'generator.to_rgb.0')));
   const masks: OnnxValueInfo[] = masked ? maskInputs.map((name) => ({ name, elemType: 'float', shape: ['N', 1, `${name}_h`, `${name}_w`] })) : [];
   return b.graph('stargan_v2_generator', [images('x', net.img), features('s', net.styleDim), ...masks], [{ ...images('out', net.img), from: out }],
-    'StarGAN v2 generator G(x, s)' + (masked ? ' with the high-pass path: face masks mask0 (32 px) and mask1 (64, 128 px)' : ''));
+    'StarGAN v2 generator G(x, s)' + (masked ? ' with the high-pass path: face masks mask0 (32 px) and mask1 (64, 128 px)'
+      : highPassed ? ' with the high-pass path on every pixel' : ''));
 }
 
 /** F(z, y) -> (N, S): the shared MLP, then the head of each sample's domain (a Gather over the stacked heads). */

@@ -26,7 +26,24 @@ export interface NetConfig {
    * this field existed keep their meaning; see {@link decoderOf}.
    */
   readonly decoder?: DecoderKind;
+  /**
+   * Where G's high-pass path (w_hpf > 0) applies: 'face' (official: the sources' face masks, given by
+   * the caller, e.g. from landmarks; no masks, no path) or 'whole' (every pixel, no masks needed:
+   * the official path with masks of ones, for images without faces, such as emoji). Absent means 'face'.
+   */
+  readonly hpfMask?: HpfMask;
 }
+
+export type HpfMask = 'face' | 'whole';
+export const hpfMasks: readonly HpfMask[] = ['face', 'whole'];
+
+/** Where a config's high-pass path applies ('face' when the field is absent). */
+export function hpfMaskOf(c: Pick<NetConfig, 'hpfMask'>): HpfMask {
+  return c.hpfMask ?? 'face';
+}
+
+/** Whether G's high-pass path needs the sources' face masks (w_hpf > 0 with 'face' masks). */
+export const needsFaceMasks = (c: Pick<NetConfig, 'wHpf' | 'hpfMask'>): boolean => c.wHpf > 0 && hpfMaskOf(c) === 'face';
 
 export type DecoderKind = 'adain' | 'modconv';
 export const decoderKinds: readonly DecoderKind[] = ['adain', 'modconv'];
@@ -106,6 +123,8 @@ export function validateNetConfig(c: NetConfig): E.Either<string, NetConfig> {
   if (c.domains < 2) return E.left(`domains must be at least 2, got ${c.domains}`);
   if (!(c.wHpf >= 0)) return E.left(`wHpf must be >= 0, got ${c.wHpf}`);
   if (!decoderKinds.includes(decoderOf(c))) return E.left(`decoder must be one of ${decoderKinds.join(', ')}, got '${c.decoder}'`);
+  if (!hpfMasks.includes(hpfMaskOf(c))) return E.left(`hpfMask must be one of ${hpfMasks.join(', ')}, got '${c.hpfMask}'`);
+  if (hpfMaskOf(c) === 'whole' && !(c.wHpf > 0)) return E.left('hpfMask whole needs wHpf > 0 (it says where the high-pass path applies)');
   return E.right(c);
 }
 

@@ -16,7 +16,7 @@ import { adainResBlk, adainResBlkSpec, adainResBlkUp, type AdainResBlkParams } f
 import { highPass } from '../../layers/highpass.ts';
 import { modConvResBlk, modConvResBlkUp, modConvResBlkSpec, isModConvResBlk, type ModConvResBlkParams } from '../../layers/modconv-resblk.ts';
 import { resBlk, resBlkDown, resBlkSpec, type ResBlkParams } from '../../layers/resblk.ts';
-import { decoderOf, type BuiltFor, type NetConfig } from './config.ts';
+import { decoderOf, hpfMaskOf, type BuiltFor, type NetConfig } from './config.ts';
 import { generatorPlan } from './plan.ts';
 
 /**
@@ -24,7 +24,7 @@ import { generatorPlan } from './plan.ts';
  * sampling and export cannot disagree on it (they once did: training ran with the decoder shortcuts that
  * sampling dropped).
  */
-export type GeneratorConfig = Pick<NetConfig, 'wHpf'>;
+export type GeneratorConfig = Pick<NetConfig, 'wHpf' | 'hpfMask'>;
 
 /**
  * G's parameters for config C (`NetConfig`: sizes known at run time). The convs at both ends have the
@@ -71,7 +71,9 @@ function decoderBlock<N extends number, S extends number>(blk: DecoderBlockParam
 /** Face masks for the high-pass path (w_hpf > 0): masks[0] used at 32px, masks[1] at 64 and 128px. */
 export type Masks<N extends number> = readonly [Tensor<[N, 1, number, number]>, Tensor<[N, 1, number, number]>];
 
-function maskedSkip<N extends number>(h: Maps<N>, skip: Maps<N>, mask: Tensor<[N, 1, number, number]>, wHpf: number): Maps<N> {
+/** h + hpf(mask * skip); no mask: the whole image (the official path with a mask of ones, without the multiply). */
+function maskedSkip<N extends number>(h: Maps<N>, skip: Maps<N>, mask: Tensor<[N, 1, number, number]> | undefined, wHpf: number): Maps<N> {
+  if (!mask) return add(h, highPass(skip, wHpf));
   const { h: size } = dims(h);
   const m = tf.image.resizeBilinear(mask as tf.Tensor4D, [size, size], false, true);
   return add(h, highPass(typed<[N, number, number, number]>(tf.mul(m, skip)), wHpf));
@@ -82,25 +84,28 @@ function maskedSkip<N extends number>(h: Maps<N>, skip: Maps<N>, mask: Tensor<[N
  * the parameters were built for (checked statically when that config is literal: `H extends C['img']`).
  * With `cfg.wHpf > 0` the decoder blocks have no shortcut (official quirk, explicit
  * here); if `masks` are given, the high-pass-filtered encoder features are added back at
- * 32, 64 and 128 px as in the official code. Without masks, that path is skipped.
+ * 32, 64 and 128 px as in the official code. Without masks, that path is skipped, unless
+ * `cfg.hpfMask` is 'whole': then it applies everywhere and `masks` are not used.
  */
 export function generator<N extends number, C extends NetConfig, H extends C['img'], W extends C['img']>(
   p: GeneratorParams<C>, x: Tensor<[N, 3, H, W]>, s: Tensor<[NoInfer<N>, C['styleDim']]>, cfg: GeneratorConfig, masks?: Masks<N>,
 ): Tensor<[N, 3, H, W]> {
   const { wHpf } = cfg;
+  const whole = wHpf > 0 && hpfMaskOf(cfg) === 'whole';
+  const skipped = whole || masks !== undefined;
   const skips = new Map<number, Maps<N>>();
   const downs = p.encode.length - 2;
   let h: Maps<N> = conv2d(x, p.from_rgb);
   p.encode.forEach((blk, i) => {
     const size = dims(h).h;
-    if (masks && [32, 64, 128].includes(size)) skips.set(size, h);
+    if (skipped && [32, 64, 128].includes(size)) skips.set(size, h);
     h = i < downs ? resBlkDown(blk, h) : resBlk(blk, h);
   });
   p.decode.forEach((blk, i) => {
     h = decoderBlock(blk, h, s, i >= 2, wHpf === 0);
     const size = dims(h).h;
     const skip = skips.get(size);
-    if (masks && skip) h = maskedSkip(h, skip, size === 32 ? masks[0] : masks[1], wHpf);
+    if (skipped && skip) h = maskedSkip(h, skip, whole ? undefined : masks![size === 32 ? 0 : 1], wHpf);
   });
   const out = conv2d(instanceNormLeakyRelu(h, p.to_rgb['0']), p.to_rgb['2']);
   return out as Tensor as Tensor<[N, 3, H, W]>;
