@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { advance, disposeParams, key as makeKey } from '../dsl/index.ts';
 import { loadCheckpoint, saveCheckpoint } from '../stargan/checkpoints/ours.ts';
-import { decoderOf, defaultTrain, emaBetaAt, hpfMaskOf, needsFaceMasks, validateNetConfig, type NetConfig, type TrainConfig } from '../stargan/v2/config.ts';
+import { decoderOf, defaultTrain, emaBetaAt, highPassEverywhere, needsFaceMasks, validateNetConfig, type NetConfig, type TrainConfig } from '../stargan/v2/config.ts';
 import { datasetBatch } from '../stargan/data/batch.ts';
 import type { Dataset } from '../stargan/data/datasets.ts';
 import { EMOJI_VENDORS } from '../stargan/data/emoji.ts';
@@ -289,7 +289,7 @@ async function main(): Promise<void> {
   const heldOut = o.evalEvery > 0 || (!o.data && o.emoji === 'tones') ? loadHeldOut(samples as PairedDataset, ds, cfg.net.img) : undefined;
   fs.writeFileSync(path.join(dir, 'run.json'), JSON.stringify({ dataset: ds.name, source: ds.source, domains: ds.domains, images: ds.files.map((f) => f.length), ...(heldOut ? { held_out: (samples as PairedDataset).items } : {}), ...cfg, batch: o.batch, seed: o.seed, augment: o.augment, backend }, null, 2));
   console.log(`${o.resume ? 'resuming' : 'training'} StarGAN v2 on ${ds.name}: ${ds.domains.map((d, i) => `${d} (${ds.files[i].length})`).join(', ')}`);
-  console.log(`img ${cfg.net.img}, base ${cfg.net.base}, max ${cfg.net.maxConv}, ${decoderOf(cfg.net)} decoder${cfg.net.wHpf > 0 ? `, w_hpf ${cfg.net.wHpf} (${hpfMaskOf(cfg.net) === 'whole' ? 'every pixel' : 'face masks'})` : ''}, batch ${o.batch}, ${backend}; iteration ${state.iteration} -> ${o.iters}; output in ${dir}`);
+  console.log(`img ${cfg.net.img}, base ${cfg.net.base}, max ${cfg.net.maxConv}, ${decoderOf(cfg.net)} decoder${cfg.net.wHpf > 0 ? `, w_hpf ${cfg.net.wHpf} (${highPassEverywhere(cfg.net) ? 'every pixel' : 'face masks'})` : ''}, batch ${o.batch}, ${backend}; iteration ${state.iteration} -> ${o.iters}; output in ${dir}`);
 
   const save = () => saveCheckpoint(ckpt, cfg, state, ds.domains);
   let heldoutText = '';

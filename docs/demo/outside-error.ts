@@ -12,7 +12,7 @@ import { image, key as makeKey, normal, split, toTorch, useBackend, type Tensor 
 import { loadCheckpoint } from '../../stargan/checkpoints/ours.ts';
 import { skinToneDataset } from '../../stargan/data/skin-tones.ts';
 import { loadHeldOut } from '../../stargan/eval/held-out.ts';
-import { BACKGROUND_LEVEL } from '../../stargan/eval/paired.ts';
+import { BACKGROUND_LEVEL, to01 } from '../../stargan/eval/paired.ts';
 import { latentStyles, translate } from '../../stargan/samples.ts';
 
 await useBackend('wasm');
@@ -22,7 +22,6 @@ const set = loadHeldOut(skinToneDataset({ split: 'val' }), train, cfg.net.img);
 const { n, img } = set;
 const plane = img * img;
 const src = set.real[set.srcDomain];
-const to01 = (v: number) => Math.min(1, Math.max(0, (v + 1) / 2));
 
 /** A 3x3 box blur per channel of one (3, img, img) image in [0, 1], the border averaged over the pixels inside. */
 function blur(x: Float32Array): Float32Array {

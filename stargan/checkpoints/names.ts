@@ -9,7 +9,7 @@
  */
 import { countParams, flattenSpec, key } from '../../dsl/index.ts';
 import type { Entry } from '../../dsl/io/safetensors.ts';
-import type { NetConfig } from '../v2/config.ts';
+import { highPassEverywhere, type NetConfig } from '../v2/config.ts';
 import { netNames, netsSpec, type Nets } from '../v2/nets.ts';
 
 export type NetName = (typeof netNames)[number];
@@ -52,7 +52,7 @@ export function checkStrict(group: Map<string, Entry>, net: NetName, c: NetConfi
 /** A config in the words of error messages. */
 export function describe(c: NetConfig): string {
   return `img ${c.img}, base ${c.base}, max_conv ${c.maxConv}, ${c.domains} domains, style ${c.styleDim}, latent ${c.latentDim}, ` +
-    `mapping hidden ${c.mappingHidden}, w_hpf ${c.wHpf}${c.wHpf > 0 && c.hpfMask === 'whole' ? ' on every pixel' : ''}`;
+    `mapping hidden ${c.mappingHidden}, w_hpf ${c.wHpf}${highPassEverywhere(c) ? ' on every pixel' : ''}`;
 }
 
 /** Parameter counts of a record of networks, by network name. */

@@ -28,7 +28,8 @@ export const CHANGED_REGION_THRESHOLD = 0.1;
 /** One 3-channel CHW image in [-1, 1] (an NCHW batch of one). */
 export type Chw = Float32Array;
 
-const to01 = (v: number) => (v <= -1 ? 0 : v >= 1 ? 1 : (v + 1) / 2);
+/** A value in [-1, 1] as a pixel value in [0, 1], clamped (outputs may overshoot). */
+export const to01 = (v: number): number => (v <= -1 ? 0 : v >= 1 ? 1 : (v + 1) / 2);
 
 /** Values per image plane (H * W), after checking that a and b are n images of 3 channels. */
 function planeOf(what: string, n: number, a: Float32Array, b: Float32Array): number {

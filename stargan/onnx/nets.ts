@@ -10,7 +10,7 @@
  */
 import type { OnnxGraph, OnnxValueInfo } from '../../dsl/io/onnx.ts';
 import type { Entry } from '../../dsl/io/safetensors.ts';
-import { hpfMaskOf, type NetConfig } from '../v2/config.ts';
+import { needsFaceMasks, type NetConfig } from '../v2/config.ts';
 import { generatorPlan, mappingPlan, trunkPlan } from '../v2/plan.ts';
 import { graphBuilder, type GraphBuilder } from './builder.ts';
 import { adainResBlk, conv, gatheredLinear, highPass, instanceNorm, leakyRelu, linear, resBlk } from './layers.ts';
@@ -38,7 +38,7 @@ export function generatorGraph(weights: Weights, net: NetConfig, source: string)
   const b = graphBuilder(weights, source);
   const { encode, decode, base } = generatorPlan(net);
   const highPassed = net.wHpf > 0;
-  const masked = highPassed && hpfMaskOf(net) === 'face';
+  const masked = needsFaceMasks(net);
   const downs = encode.length - 2;
   const skips = new Map<number, { h: string; c: number }>();
   let size = net.img;
@@ -55,7 +55,7 @@ export function generatorGraph(weights: Weights, net: NetConfig, source: string)
     h = (isModConvBlock(b, prefix) ? modConvResBlk : adainResBlk)(b, prefix, h, 's', up, net.wHpf === 0);
     if (up) size *= 2;
     const skip = skips.get(size);
-    if (!skip || !highPassed) return;
+    if (!skip) return; // skips are kept only when highPassed
     h = masked ? maskedSkip(b, h, skip.h, skip.c, size === 32 ? maskInputs[0] : maskInputs[1], size, net.wHpf)
       : b.op('Add', [h, highPass(b, skip.h, skip.c, net.wHpf)]);
   });

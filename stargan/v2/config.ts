@@ -45,6 +45,9 @@ export function hpfMaskOf(c: Pick<NetConfig, 'hpfMask'>): HpfMask {
 /** Whether G's high-pass path needs the sources' face masks (w_hpf > 0 with 'face' masks). */
 export const needsFaceMasks = (c: Pick<NetConfig, 'wHpf' | 'hpfMask'>): boolean => c.wHpf > 0 && hpfMaskOf(c) === 'face';
 
+/** Whether G's high-pass path runs on every pixel, without masks (w_hpf > 0 with 'whole'). */
+export const highPassEverywhere = (c: Pick<NetConfig, 'wHpf' | 'hpfMask'>): boolean => c.wHpf > 0 && hpfMaskOf(c) === 'whole';
+
 export type DecoderKind = 'adain' | 'modconv';
 export const decoderKinds: readonly DecoderKind[] = ['adain', 'modconv'];
 

@@ -16,7 +16,7 @@ import { adainResBlk, adainResBlkSpec, adainResBlkUp, type AdainResBlkParams } f
 import { highPass } from '../../layers/highpass.ts';
 import { modConvResBlk, modConvResBlkUp, modConvResBlkSpec, isModConvResBlk, type ModConvResBlkParams } from '../../layers/modconv-resblk.ts';
 import { resBlk, resBlkDown, resBlkSpec, type ResBlkParams } from '../../layers/resblk.ts';
-import { decoderOf, hpfMaskOf, type BuiltFor, type NetConfig } from './config.ts';
+import { decoderOf, highPassEverywhere, type BuiltFor, type NetConfig } from './config.ts';
 import { generatorPlan } from './plan.ts';
 
 /**
@@ -91,7 +91,7 @@ export function generator<N extends number, C extends NetConfig, H extends C['im
   p: GeneratorParams<C>, x: Tensor<[N, 3, H, W]>, s: Tensor<[NoInfer<N>, C['styleDim']]>, cfg: GeneratorConfig, masks?: Masks<N>,
 ): Tensor<[N, 3, H, W]> {
   const { wHpf } = cfg;
-  const whole = wHpf > 0 && hpfMaskOf(cfg) === 'whole';
+  const whole = highPassEverywhere(cfg);
   const skipped = whole || masks !== undefined;
   const skips = new Map<number, Maps<N>>();
   const downs = p.encode.length - 2;
